@@ -11,6 +11,7 @@ import {
   type ClientMessage,
   type TrackerMessage,
   type WireInfoHash,
+  type WireOffer,
   type WireOfferId,
   type WirePeerId,
 } from "./tracker-protocol.ts";
@@ -46,7 +47,7 @@ const clientMessage: fc.Arbitrary<ClientMessage> = fc.oneof(
     downloaded: fc.nat(),
     numwant: fc.nat({ max: 50 }),
     event: fc.constantFrom("stopped" as const, "completed" as const),
-    offers: fc.constant([]),
+    offers: fc.constant([] as WireOffer[]),
     droppedOffers: fc.constant(0),
   }),
   fc.record({ kind: fc.constant("answer" as const), infoHash: ih, peerId: pid, toPeerId: pid, offerId: oid, answer: fc.record({ type: fc.constant("answer" as const), sdp }) }),
