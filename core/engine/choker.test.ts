@@ -1,0 +1,135 @@
+import { describe, expect, it } from "vitest";
+import { seededRandom } from "../random.ts";
+import { rechoke, type ChokerPeer, type ChokerSettings } from "./choker.ts";
+
+const settings: ChokerSettings = {
+  uploadSlots: 4,
+  optimisticUnchokeIntervalMs: 30_000,
+  seedChoking: "fastest-upload",
+  newPeerOptimisticWeight: 3,
+  newPeerWindowMs: 60_000,
+  seedRoundRobinSlotMs: 30_000,
+};
+
+/**
+ * A peer-rate table, one row per peer:
+ *   "key  interested  down-KB/s  up-KB/s  flags"
+ * flags: s = snubbed, u = currently unchoked, n = newly connected.
+ */
+function table(rows: string): ChokerPeer[] {
+  return rows
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const [key, interested, down, up, flags = ""] = line.trim().split(/\s+/);
+      return {
+        key: key!,
+        peerInterested: interested === "yes",
+        downloadRateBytesPerS: Number(down) * 1000,
+        uploadRateBytesPerS: Number(up) * 1000,
+        snubbed: flags.includes("s"),
+        connectedAtMs: flags.includes("n") ? 990_000 : 0,
+        amChoking: !flags.includes("u"),
+        unchokedSinceMs: flags.includes("u") ? 980_000 : null,
+        lastChokedAtMs: null,
+      };
+    });
+}
+const now = 1_000_000;
+const noOptimistic = { key: null, sinceMs: 0 };
+
+describe("leecher tit-for-tat (Cohen 2003)", () => {
+  const peers = table(`
+    a yes 50 0
+    b yes 40 0
+    c yes 30 0
+    d yes 20 0
+    e yes 10 0
+    f yes  5 0
+    g no  99 0
+  `);
+
+  it("unchokes the 4 interested peers that upload to us fastest, plus one optimistic", () => {
+    const d = rechoke(peers, noOptimistic, now, false, settings, seededRandom(1));
+    expect(d.regular).toEqual(["a", "b", "c", "d"]);
+    expect(["e", "f"]).toContain(d.optimistic.key);
+    expect(d.unchoked.size).toBe(5);
+    expect(d.unchoked.has("g")).toBe(false); // not interested: never unchoked
+  });
+
+  it("anti-snubbing: a snubbing peer loses its regular slot", () => {
+    const snub = table(`
+      a yes 50 0 s
+      b yes 40 0
+      c yes 30 0
+      d yes 20 0
+      e yes 10 0
+    `);
+    const d = rechoke(snub, noOptimistic, now, false, settings, seededRandom(1));
+    expect(d.regular).toEqual(["b", "c", "d", "e"]);
+    expect(d.optimistic.key).toBe("a"); // the only candidate left may still be the optimistic unchoke
+  });
+
+  it("keeps the optimistic unchoke for 30 s, then rotates it", () => {
+    const first = rechoke(peers, noOptimistic, now, false, settings, seededRandom(1));
+    const later = rechoke(peers, first.optimistic, now + 10_000, false, settings, seededRandom(2));
+    expect(later.optimistic).toEqual(first.optimistic);
+    const rotated = rechoke(peers, first.optimistic, now + 30_000, false, settings, seededRandom(2));
+    expect(rotated.optimistic.key).not.toBe(first.optimistic.key);
+    expect(rotated.optimistic.key).not.toBeNull();
+  });
+
+  it("weights newly connected peers three times in the optimistic draw", () => {
+    const many = table(
+      Array.from({ length: 8 }, (_, i) => `p${i} yes 0 0${i === 0 ? " n" : ""}`)
+        .concat(["x1 yes 90 0", "x2 yes 90 0", "x3 yes 90 0", "x4 yes 90 0"])
+        .join("\n"),
+    );
+    let newPicked = 0;
+    const draws = 2000;
+    const random = seededRandom(7);
+    for (let k = 0; k < draws; k++) if (rechoke(many, noOptimistic, now, false, settings, random).optimistic.key === "p0") newPicked++;
+    // weight 3 among total 3 + 7 = 10: expect ~30% (a uniform draw would give 12.5%).
+    expect(newPicked / draws).toBeGreaterThan(0.25);
+    expect(newPicked / draws).toBeLessThan(0.35);
+  });
+});
+
+describe("seed choking", () => {
+  const peers = table(`
+    a yes 0 10
+    b yes 0 90
+    c yes 0 50
+    d yes 0 70
+    e yes 0 30
+    f yes 0 80
+  `);
+
+  it("fastest-upload: the peers we upload to fastest", () => {
+    const d = rechoke(peers, noOptimistic, now, true, settings, seededRandom(1));
+    expect(d.regular).toEqual(["b", "f", "d", "c"]);
+  });
+
+  it("round-robin: every interested peer gets a turn", () => {
+    let snapshot = peers;
+    let optimistic: { key: string | null; sinceMs: number } = noOptimistic;
+    const served = new Set<string>();
+    const rr = { ...settings, seedChoking: "round-robin" as const };
+    for (let round = 0; round < 4; round++) {
+      const t = now + round * 30_000;
+      const d = rechoke(snapshot, optimistic, t, true, rr, seededRandom(round));
+      optimistic = d.optimistic;
+      for (const k of d.regular) served.add(k);
+      snapshot = snapshot.map((p) => {
+        const on = d.unchoked.has(p.key);
+        return {
+          ...p,
+          amChoking: !on,
+          unchokedSinceMs: on ? (p.amChoking ? t : p.unchokedSinceMs) : null,
+          lastChokedAtMs: !on && !p.amChoking ? t : p.lastChokedAtMs,
+        };
+      });
+    }
+    expect([...served].sort()).toEqual(["a", "b", "c", "d", "e", "f"]);
+  });
+});

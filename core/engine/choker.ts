@@ -1,0 +1,135 @@
+// The choker (Cohen 2003, "Incentives Build Robustness in BitTorrent"), as one
+// pure function over peer snapshots with small named comparators (libtorrent's
+// unchoke_sort):
+//  - leeching: tit-for-tat. Unchoke the `uploadSlots` interested peers that
+//    upload to us fastest (rolling rate), recomputed every rechoke interval;
+//  - one optimistic unchoke rotated every `optimisticUnchokeIntervalMs`,
+//    newly connected peers `newPeerOptimisticWeight` times likelier;
+//  - anti-snubbing: a peer that sent us no block for `snubTimeoutMs` loses its
+//    regular slot (it may still be the optimistic unchoke);
+//  - seeding: unchoke the peers we upload to fastest, or round-robin.
+import type { Random } from "../random.ts";
+
+export interface ChokerPeer {
+  readonly key: string;
+  readonly peerInterested: boolean;
+  /** Rolling rate of payload the peer sends us, bytes/s. */
+  readonly downloadRateBytesPerS: number;
+  /** Rolling rate of payload we send the peer, bytes/s. */
+  readonly uploadRateBytesPerS: number;
+  readonly snubbed: boolean;
+  readonly connectedAtMs: number;
+  readonly amChoking: boolean;
+  /** When we last unchoked this peer (null: never); used by round-robin seeding. */
+  readonly unchokedSinceMs: number | null;
+  /** When this peer last lost its unchoke (null: never); round-robin serves the longest-waiting first. */
+  readonly lastChokedAtMs: number | null;
+}
+
+export interface ChokerSettings {
+  readonly uploadSlots: number;
+  readonly optimisticUnchokeIntervalMs: number;
+  readonly seedChoking: "fastest-upload" | "round-robin";
+  readonly newPeerOptimisticWeight: number;
+  readonly newPeerWindowMs: number;
+  readonly seedRoundRobinSlotMs: number;
+}
+
+/** The optimistic unchoke carried from one rechoke to the next. */
+export interface OptimisticState {
+  readonly key: string | null;
+  readonly sinceMs: number;
+}
+
+export interface ChokeDecision {
+  /** Peers to unchoke (regular and optimistic); every other peer is choked. */
+  readonly unchoked: ReadonlySet<string>;
+  readonly regular: readonly string[];
+  readonly optimistic: OptimisticState;
+}
+
+// Named comparators; each ends with a deterministic tie-break on the key.
+const byKey = (a: ChokerPeer, b: ChokerPeer): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+/** Leecher tit-for-tat: who gives us the most. */
+export const byDownloadRateDesc = (a: ChokerPeer, b: ChokerPeer): number =>
+  b.downloadRateBytesPerS - a.downloadRateBytesPerS || byKey(a, b);
+/** Seed: who takes from us fastest (spreads the data quickest; Cohen 2003). */
+export const byUploadRateDesc = (a: ChokerPeer, b: ChokerPeer): number => b.uploadRateBytesPerS - a.uploadRateBytesPerS || byKey(a, b);
+/**
+ * Seed round-robin: choked peers first, the one choked longest ago (or never
+ * unchoked) first; peers still unchoked last, the one unchoked longest ago first.
+ */
+export const byLongestWaiting = (a: ChokerPeer, b: ChokerPeer): number => {
+  if (a.amChoking !== b.amChoking) return a.amChoking ? -1 : 1;
+  const ta = (a.amChoking ? a.lastChokedAtMs : a.unchokedSinceMs) ?? -1;
+  const tb = (b.amChoking ? b.lastChokedAtMs : b.unchokedSinceMs) ?? -1;
+  return ta - tb || byKey(a, b);
+};
+
+/**
+ * One rechoke. `weAreSeed` selects seed mode. Pure: reads the snapshots, draws
+ * from `random` only to choose a new optimistic unchoke.
+ */
+export function rechoke(
+  peers: readonly ChokerPeer[],
+  previous: OptimisticState,
+  nowMs: number,
+  weAreSeed: boolean,
+  settings: ChokerSettings,
+  random: Random,
+): ChokeDecision {
+  const interested = peers.filter((p) => p.peerInterested);
+  let regular: ChokerPeer[];
+  if (!weAreSeed) {
+    // Anti-snubbing: a snubbing peer gets no regular slot.
+    regular = interested.filter((p) => !p.snubbed).sort(byDownloadRateDesc).slice(0, settings.uploadSlots);
+  } else if (settings.seedChoking === "fastest-upload") {
+    regular = [...interested].sort(byUploadRateDesc).slice(0, settings.uploadSlots);
+  } else {
+    // Round-robin: keep peers still within their slot time, fill the rest with the longest waiting.
+    const keep = interested
+      .filter((p) => !p.amChoking && p.unchokedSinceMs !== null && nowMs - p.unchokedSinceMs < settings.seedRoundRobinSlotMs)
+      .sort(byLongestWaiting)
+      .slice(0, settings.uploadSlots);
+    const kept = new Set(keep.map((p) => p.key));
+    const waiting = interested.filter((p) => !kept.has(p.key)).sort(byLongestWaiting);
+    regular = [...keep, ...waiting.slice(0, settings.uploadSlots - keep.length)];
+  }
+  const regularKeys = regular.map((p) => p.key);
+  const unchoked = new Set(regularKeys);
+
+  // Optimistic unchoke: keep the current one for its interval if it is still a candidate.
+  const candidates = interested.filter((p) => !unchoked.has(p.key));
+  const current = previous.key === null ? undefined : candidates.find((p) => p.key === previous.key);
+  let optimistic: OptimisticState;
+  if (current !== undefined && nowMs - previous.sinceMs < settings.optimisticUnchokeIntervalMs) {
+    optimistic = previous;
+  } else {
+    const chosen = pickOptimistic(candidates, previous.key, nowMs, settings, random);
+    optimistic = { key: chosen?.key ?? null, sinceMs: nowMs };
+  }
+  if (optimistic.key !== null) unchoked.add(optimistic.key);
+  return { unchoked, regular: regularKeys, optimistic };
+}
+
+/** Weighted random pick: new peers count `newPeerOptimisticWeight` times; the previous pick is avoided when others exist. */
+function pickOptimistic(
+  candidates: readonly ChokerPeer[],
+  previousKey: string | null,
+  nowMs: number,
+  settings: ChokerSettings,
+  random: Random,
+): ChokerPeer | undefined {
+  const pool = candidates.length > 1 ? candidates.filter((p) => p.key !== previousKey) : candidates;
+  if (pool.length === 0) return undefined;
+  const sorted = [...pool].sort(byKey);
+  const weight = (p: ChokerPeer): number => (nowMs - p.connectedAtMs < settings.newPeerWindowMs ? settings.newPeerOptimisticWeight : 1);
+  let total = 0;
+  for (const p of sorted) total += weight(p);
+  let r = random.next() * total;
+  for (const p of sorted) {
+    r -= weight(p);
+    if (r < 0) return p;
+  }
+  return sorted[sorted.length - 1];
+}

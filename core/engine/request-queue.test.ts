@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { Downloads, RollingRate, requestQueueDepth } from "./request-queue.ts";
+
+const depth = { requestQueueTargetMs: 3000, minRequestsInFlight: 2, maxRequestsInFlight: 250 };
+
+describe("request pipelining", () => {
+  it("keeps enough requests in flight to cover 3 s of the peer's rate, at least 2", () => {
+    // peer rate (KiB/s) -> requests in flight
+    const table: [number, number][] = [
+      [0, 2],
+      [5, 2],
+      [16, 3],
+      [100, 19],
+      [1024, 192],
+      [100_000, 250],
+    ];
+    for (const [kib, expected] of table) expect([kib, requestQueueDepth(kib * 1024, depth)]).toEqual([kib, expected]);
+  });
+});
+
+describe("RollingRate", () => {
+  it("converges to a steady rate and fades when the peer stops", () => {
+    const r = new RollingRate(20_000, 0);
+    for (let t = 0; t <= 60_000; t += 100) r.add(10_000, t); // 100 KB/s
+    expect(r.rate(60_000)).toBeGreaterThan(95_000);
+    expect(r.rate(60_000)).toBeLessThan(105_000);
+    expect(r.rate(120_000)).toBeLessThan(5_000);
+    expect(r.totalBytes).toBe(601 * 10_000);
+  });
+});
+
+describe("Downloads", () => {
+  const make = (): Downloads => new Downloads(() => 4, 4);
+
+  it("cancels endgame duplicates on arrival and reports completion", () => {
+    const d = make();
+    for (let b = 0; b < 4; b++) d.markRequested(7, b, "a", 0);
+    d.markRequested(7, 3, "b", 100);
+    for (let b = 0; b < 3; b++) expect(d.received(7, b, "a").pieceComplete).toBe(false);
+    const last = d.received(7, 3, "b");
+    expect(last).toEqual({ accepted: true, cancelFrom: ["a"], pieceComplete: true });
+    expect(d.inFlight("a")).toBe(0);
+    // the late duplicate from a is not accepted twice
+    expect(d.received(7, 3, "a").accepted).toBe(false);
+    expect(d.contributors(7).sort()).toEqual(["a", "b"]);
+  });
+
+  it("times requests out so they can be re-issued elsewhere", () => {
+    const d = make();
+    d.markRequested(1, 0, "slow", 0);
+    d.markRequested(1, 1, "slow", 15_000);
+    const expired = d.expired(20_000, 20_000);
+    expect(expired.map((r) => `${r.index}:${r.block}:${r.peer}`)).toEqual(["1:0:slow"]);
+    d.release(1, 0, "slow");
+    expect(d.partials[0]!.blockState(0)).toBe(0); // open again
+    expect(d.inFlight("slow")).toBe(1);
+  });
+
+  it("a choke without BEP 6 drops every request to that peer, and untouched pieces are forgotten", () => {
+    const d = make();
+    d.markRequested(2, 0, "a", 0);
+    d.markRequested(3, 0, "a", 0);
+    d.markRequested(3, 1, "b", 0);
+    expect(d.releasePeer("a")).toHaveLength(2);
+    expect(d.isPartial(2)).toBe(false);
+    expect(d.isPartial(3)).toBe(true); // b still has one out
+    expect(d.partials[0]!.blockState(0)).toBe(0);
+  });
+});

@@ -1,0 +1,290 @@
+// Request pipelining and the bookkeeping behind strict priority, timeouts and
+// endgame (Cohen 2003: keep several requests in flight so the pipe never
+// drains; libtorrent sizes the queue to cover request_queue_time seconds).
+//
+//  - requestQueueDepth: how many requests to keep in flight to a peer, from
+//    its rolling rate: enough to cover `requestQueueTargetMs`, at least
+//    `minRequestsInFlight`, at most `maxRequestsInFlight`.
+//  - Downloads: the pieces being downloaded, per block who was asked and when
+//    (several peers in endgame), which peers sent blocks (for punishing liars
+//    when the piece fails SHA-1), timeouts, and what to cancel on arrival.
+//  - RollingRate: an exponentially weighted rate over a window (the choker's
+//    "rolling ~20 s rate").
+import { BlockState, type BlockStateValue, type PartialPieceView } from "./picker.ts";
+import { blockBytes } from "./settings.ts";
+
+export interface QueueDepthSettings {
+  readonly requestQueueTargetMs: number;
+  readonly minRequestsInFlight: number;
+  readonly maxRequestsInFlight: number;
+}
+
+/** Requests to keep in flight to a peer sending us `rateBytesPerS`. */
+export function requestQueueDepth(rateBytesPerS: number, settings: QueueDepthSettings): number {
+  const cover = Math.ceil((rateBytesPerS * settings.requestQueueTargetMs) / 1000 / blockBytes);
+  return Math.max(settings.minRequestsInFlight, Math.min(settings.maxRequestsInFlight, cover));
+}
+
+/**
+ * A rate in bytes/s, exponentially weighted with time constant windowMs/2, so
+ * that a burst fades over about one window. O(1) memory per meter: the
+ * simulator holds hundreds of thousands of them.
+ */
+export class RollingRate {
+  #rate = 0;
+  #lastMs: number;
+  #total = 0;
+  readonly #tauS: number;
+
+  constructor(windowMs: number, nowMs: number) {
+    this.#tauS = windowMs / 2000;
+    this.#lastMs = nowMs;
+  }
+
+  add(bytes: number, nowMs: number): void {
+    this.#decay(nowMs);
+    this.#rate += bytes / this.#tauS;
+    this.#total += bytes;
+  }
+
+  rate(nowMs: number): number {
+    this.#decay(nowMs);
+    return this.#rate;
+  }
+
+  get totalBytes(): number {
+    return this.#total;
+  }
+
+  #decay(nowMs: number): void {
+    const dt = nowMs - this.#lastMs;
+    if (dt <= 0) return;
+    this.#rate *= Math.exp(-dt / 1000 / this.#tauS);
+    this.#lastMs = nowMs;
+  }
+}
+
+/** One outstanding request: block `block` of piece `index`, asked of `peer` at `sentAtMs`. */
+export interface OutstandingRequest {
+  readonly index: number;
+  readonly block: number;
+  readonly peer: string;
+  readonly sentAtMs: number;
+}
+
+class PartialPiece implements PartialPieceView {
+  readonly index: number;
+  readonly blockCount: number;
+  readonly states: Uint8Array;
+  /** Per block: peers asked (usually one; several in endgame). */
+  readonly requesters: (string[] | null)[];
+  readonly sentAtMs: Float64Array;
+  /** Peers that sent at least one block we kept, for punishment on hash failure. */
+  readonly contributors = new Set<string>();
+  received = 0;
+
+  constructor(index: number, blockCount: number) {
+    this.index = index;
+    this.blockCount = blockCount;
+    this.states = new Uint8Array(blockCount);
+    this.requesters = new Array<string[] | null>(blockCount).fill(null);
+    this.sentAtMs = new Float64Array(blockCount);
+  }
+
+  blockState(block: number): BlockStateValue {
+    return this.states[block] as BlockStateValue;
+  }
+
+  requesterCount(block: number): number {
+    return this.requesters[block]?.length ?? 0;
+  }
+
+  isRequestedBy(block: number, peer: string): boolean {
+    return this.requesters[block]?.includes(peer) ?? false;
+  }
+}
+
+export interface BlockArrival {
+  /** False when the block was already received (an endgame duplicate) or never part of a download. */
+  readonly accepted: boolean;
+  /** Other peers asked for the same block: send them `cancel` (endgame). */
+  readonly cancelFrom: readonly string[];
+  /** Every block of the piece is now here: verify it. */
+  readonly pieceComplete: boolean;
+}
+
+/**
+ * The pieces being downloaded. Block indices are 0-based within a piece; the
+ * caller converts to byte offsets (block * 16 KiB).
+ */
+export class Downloads {
+  readonly #partials = new Map<number, PartialPiece>();
+  readonly #byPeer = new Map<string, Set<number>>();
+  readonly #blockCountOf: (index: number) => number;
+  /** Key of (piece, block) for the per-peer sets. */
+  readonly #stride: number;
+
+  constructor(blockCountOf: (index: number) => number, maxBlocksPerPiece: number) {
+    this.#blockCountOf = blockCountOf;
+    this.#stride = Math.max(1, maxBlocksPerPiece);
+  }
+
+  /** Partial pieces, oldest first (the picker's strict-priority order). */
+  get partials(): readonly PartialPieceView[] {
+    return [...this.#partials.values()];
+  }
+
+  /** Iterates partials without copying (hot path). */
+  partialsIterable(): Iterable<PartialPieceView> {
+    return this.#partials.values();
+  }
+
+  get partialCount(): number {
+    return this.#partials.size;
+  }
+
+  isPartial(index: number): boolean {
+    return this.#partials.has(index);
+  }
+
+  inFlight(peer: string): number {
+    return this.#byPeer.get(peer)?.size ?? 0;
+  }
+
+  /** Records that `block` of `index` was requested from `peer`. Starts the piece if new. */
+  markRequested(index: number, block: number, peer: string, nowMs: number): void {
+    let p = this.#partials.get(index);
+    if (p === undefined) {
+      p = new PartialPiece(index, this.#blockCountOf(index));
+      this.#partials.set(index, p);
+    }
+    if (p.states[block] === BlockState.received) return;
+    const list = p.requesters[block];
+    if (list === null || list === undefined) p.requesters[block] = [peer];
+    else if (!list.includes(peer)) list.push(peer);
+    if (p.states[block] === BlockState.open) p.sentAtMs[block] = nowMs;
+    p.states[block] = BlockState.requested;
+    let set = this.#byPeer.get(peer);
+    if (set === undefined) {
+      set = new Set();
+      this.#byPeer.set(peer, set);
+    }
+    set.add(index * this.#stride + block);
+  }
+
+  /** A block arrived from `peer`. */
+  received(index: number, block: number, peer: string): BlockArrival {
+    const p = this.#partials.get(index);
+    this.#dropFromPeer(peer, index, block);
+    if (p === undefined || block >= p.blockCount || p.states[block] === BlockState.received) {
+      // Not requested by anyone now (already complete, or unsolicited).
+      if (p !== undefined && block < p.blockCount) this.#removeRequester(p, block, peer);
+      return { accepted: false, cancelFrom: [], pieceComplete: false };
+    }
+    const others = (p.requesters[block] ?? []).filter((q) => q !== peer);
+    for (const q of others) this.#dropFromPeer(q, index, block);
+    p.requesters[block] = null;
+    p.states[block] = BlockState.received;
+    p.received++;
+    p.contributors.add(peer);
+    return { accepted: true, cancelFrom: others, pieceComplete: p.received === p.blockCount };
+  }
+
+  /**
+   * A request to `peer` is no longer outstanding (it was rejected, choked away,
+   * cancelled or timed out): when no one else was asked, the block is open again.
+   */
+  release(index: number, block: number, peer: string): void {
+    this.#dropFromPeer(peer, index, block);
+    const p = this.#partials.get(index);
+    if (p !== undefined && block < p.blockCount) this.#removeRequester(p, block, peer);
+  }
+
+  /** Every outstanding request to `peer` (choke without BEP 6, or disconnect): released. */
+  releasePeer(peer: string): OutstandingRequest[] {
+    const set = this.#byPeer.get(peer);
+    if (set === undefined) return [];
+    const out: OutstandingRequest[] = [];
+    for (const key of set) {
+      const index = Math.floor(key / this.#stride);
+      const block = key % this.#stride;
+      const p = this.#partials.get(index);
+      out.push({ index, block, peer, sentAtMs: p?.sentAtMs[block] ?? 0 });
+      if (p !== undefined) this.#removeRequester(p, block, peer);
+    }
+    this.#byPeer.delete(peer);
+    return out;
+  }
+
+  /** Outstanding requests to `peer`. */
+  requestsOf(peer: string): OutstandingRequest[] {
+    const set = this.#byPeer.get(peer);
+    if (set === undefined) return [];
+    const out: OutstandingRequest[] = [];
+    for (const key of set) {
+      const index = Math.floor(key / this.#stride);
+      const block = key % this.#stride;
+      out.push({ index, block, peer, sentAtMs: this.#partials.get(index)?.sentAtMs[block] ?? 0 });
+    }
+    return out;
+  }
+
+  /** Whether `peer` has an outstanding request for this block. */
+  isRequestedFrom(peer: string, index: number, block: number): boolean {
+    return this.#byPeer.get(peer)?.has(index * this.#stride + block) ?? false;
+  }
+
+  /** Requests sent at or before `nowMs - timeoutMs` and still outstanding. */
+  expired(nowMs: number, timeoutMs: number): OutstandingRequest[] {
+    const out: OutstandingRequest[] = [];
+    for (const [peer, set] of this.#byPeer) {
+      for (const key of set) {
+        const index = Math.floor(key / this.#stride);
+        const block = key % this.#stride;
+        const sent = this.#partials.get(index)?.sentAtMs[block] ?? 0;
+        if (nowMs - sent >= timeoutMs) out.push({ index, block, peer, sentAtMs: sent });
+      }
+    }
+    return out;
+  }
+
+  /** Peers that sent blocks of `index` we kept. */
+  contributors(index: number): string[] {
+    return [...(this.#partials.get(index)?.contributors ?? [])];
+  }
+
+  /**
+   * The piece is done with (verified, or failed its hash and will be picked
+   * again from scratch): forget it, releasing any outstanding requests.
+   * Returns the peers that still had requests out for it (to cancel).
+   */
+  finish(index: number): OutstandingRequest[] {
+    const p = this.#partials.get(index);
+    if (p === undefined) return [];
+    const out: OutstandingRequest[] = [];
+    for (let b = 0; b < p.blockCount; b++) {
+      for (const peer of p.requesters[b] ?? []) {
+        this.#dropFromPeer(peer, index, b);
+        out.push({ index, block: b, peer, sentAtMs: p.sentAtMs[b]! });
+      }
+    }
+    this.#partials.delete(index);
+    return out;
+  }
+
+  #removeRequester(p: PartialPiece, block: number, peer: string): void {
+    const list = p.requesters[block];
+    if (list === null || list === undefined) return;
+    const k = list.indexOf(peer);
+    if (k >= 0) list.splice(k, 1);
+    if (list.length === 0) {
+      p.requesters[block] = null;
+      if (p.states[block] === BlockState.requested) p.states[block] = BlockState.open;
+    }
+    if (p.received === 0 && p.requesters.every((r) => r === null)) this.#partials.delete(p.index);
+  }
+
+  #dropFromPeer(peer: string, index: number, block: number): void {
+    this.#byPeer.get(peer)?.delete(index * this.#stride + block);
+  }
+}

@@ -1,0 +1,87 @@
+// The engine's settings: every number is named with its unit, and the paper or
+// BEP it comes from is cited. EngineSettings (the public part) is declared in
+// session-types.ts; the extra tuning knobs the algorithms use live here.
+import type { EngineSettings } from "./session-types.ts";
+
+/** BEP 3 convention: blocks (sub-pieces) are 16 KiB. */
+export const blockBytes = 16 * 1024;
+
+export const defaultEngineSettings: EngineSettings = {
+  // Cohen 2003: four regular tit-for-tat slots.
+  uploadSlots: 4,
+  // Cohen 2003: rechoke every 10 s.
+  rechokeIntervalMs: 10_000,
+  // Cohen 2003: rotate the optimistic unchoke every 30 s.
+  optimisticUnchokeIntervalMs: 30_000,
+  // Cohen 2003: no block for 60 s means the peer is snubbing us.
+  snubTimeoutMs: 60_000,
+  // Cohen 2003: rates are a rolling ~20 s average.
+  rateWindowMs: 20_000,
+  seedChoking: "fastest-upload",
+  // Cohen 2003: random first piece(s) until a few are complete.
+  randomFirstPieces: 4,
+  // Cover ~3 s of the peer's rate with requests in flight (libtorrent's
+  // request_queue_time is 3 s); Cohen keeps about 5 in flight.
+  requestQueueTargetMs: 3_000,
+  minRequestsInFlight: 2,
+  maxRequestsInFlight: 250,
+  requestTimeoutMs: 20_000,
+  // A peer that contributed to this many pieces failing SHA-1 is banned.
+  banAfterHashFailures: 2,
+  // shared/design/protocols.md: keep a data channel's bufferedAmount under ~1 MiB.
+  sendHighWaterBytes: 1024 * 1024,
+  // BEP 3: keep-alives every two minutes keep idle connections open.
+  keepAliveIntervalMs: 60_000,
+  idleTimeoutMs: 180_000,
+  // BEP 9 metadata is bounded; 8 MiB covers torrents with ~400k pieces.
+  maxMetadataBytes: 8 * 1024 * 1024,
+  uploadLimitBytesPerS: null,
+};
+
+/** Tuning knobs beyond EngineSettings, all with units. */
+export interface EngineTuning {
+  /**
+   * Cohen 2003: a newly connected peer is this many times likelier to be
+   * picked as the optimistic unchoke.
+   */
+  readonly newPeerOptimisticWeight: number;
+  /** A peer counts as "new" for the optimistic weighting for this long. */
+  readonly newPeerWindowMs: number;
+  /** Seed round-robin: a peer keeps its slot this long before yielding it (libtorrent seeding_piece_quota, in time). */
+  readonly seedRoundRobinSlotMs: number;
+  /** Endgame (Cohen 2003): at most this many peers asked for the same block. */
+  readonly endgameMaxRequestersPerBlock: number;
+  /** Streaming (Carlsson & Eager 2007): pieces just ahead of the playhead picked in order. */
+  readonly streamingWindowPieces: number;
+  /** Streaming "portion" hybrid: beyond the window, pick in order with this probability (0..1), else rarest. */
+  readonly streamingInOrderProbability: number;
+  /** How many pieces to let BEP 6 allowed_fast give to each peer (0 disables). */
+  readonly allowedFastCount: number;
+  /** Largest request we serve (WebTorrent drops peers asking for more than 128 KiB). */
+  readonly maxRequestBytes: number;
+  /** Requests a peer may queue with us before we drop the extras (BEP 10 reqq). */
+  readonly maxQueuedUploadRequests: number;
+}
+
+export const defaultEngineTuning: EngineTuning = {
+  newPeerOptimisticWeight: 3,
+  newPeerWindowMs: 60_000,
+  seedRoundRobinSlotMs: 30_000,
+  endgameMaxRequestersPerBlock: 3,
+  streamingWindowPieces: 8,
+  streamingInOrderProbability: 0.2,
+  allowedFastCount: 0,
+  maxRequestBytes: 128 * 1024,
+  maxQueuedUploadRequests: 500,
+};
+
+export type FullSettings = EngineSettings & EngineTuning;
+
+export function resolveSettings(overrides: Partial<FullSettings> = {}): FullSettings {
+  const merged: FullSettings = { ...defaultEngineSettings, ...defaultEngineTuning, ...overrides };
+  if (merged.uploadSlots < 0 || !Number.isInteger(merged.uploadSlots)) throw new RangeError("uploadSlots must be an integer >= 0");
+  if (merged.minRequestsInFlight < 1 || merged.maxRequestsInFlight < merged.minRequestsInFlight) {
+    throw new RangeError("need 1 <= minRequestsInFlight <= maxRequestsInFlight");
+  }
+  return merged;
+}
