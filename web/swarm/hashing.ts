@@ -1,0 +1,274 @@
+// Making a torrent from dropped files: the files are one byte stream in torrent
+// order (BEP 3), cut into pieces of choosePieceLength(total); each piece is
+// read with Blob.slice (never a whole file in memory) and hashed with SHA-1
+// (WebCrypto). The piece range is split among up to 4 Web Workers
+// (web/workers/hash-worker.ts); where there is no Worker (Node) the same code
+// runs in this thread.
+import { sha1 } from "../../core/bytes.ts";
+import { pieceSegments, type LayoutInfo } from "../../core/layout.ts";
+import { buildInfo, choosePieceLength, MetainfoError, type TorrentFileEntry, type TorrentInfo } from "../../core/metainfo.ts";
+
+/** A dropped file and its path ("/"-joined; folder drops include the folder name). */
+export interface DroppedFile {
+  readonly file: Blob;
+  readonly path: string;
+}
+
+export class ShareInputError extends Error {
+  override name = "ShareInputError";
+}
+
+export interface TorrentPlan {
+  readonly name: string;
+  /** Files in torrent order with their path below the torrent's folder. */
+  readonly files: readonly { readonly blob: Blob; readonly path: readonly string[] }[];
+  readonly singleFile: boolean;
+  readonly totalLength: number;
+}
+
+function segmentsOf(path: string): string[] {
+  return path.split(/[/\\]+/).filter((s) => s !== "" && s !== ".");
+}
+
+/**
+ * Names the torrent and its files: one folder -> the folder's name and paths
+ * below it; one file -> its name (single-file torrent); else "N files".
+ * Files are sorted by path so the same drop always makes the same infohash.
+ */
+export function planTorrent(dropped: readonly DroppedFile[], nameOverride?: string): TorrentPlan {
+  if (dropped.length === 0) throw new ShareInputError("nothing to share: no files were given");
+  const entries = dropped.map((d) => {
+    const segments = segmentsOf(d.path);
+    if (segments.length === 0) throw new ShareInputError(`a dropped file has no usable name (${JSON.stringify(d.path)})`);
+    return { blob: d.file, segments };
+  });
+  const first = entries[0]!.segments[0]!;
+  const oneFolder = entries.every((e) => e.segments.length >= 2 && e.segments[0] === first);
+  let name: string;
+  let files: { blob: Blob; path: string[] }[];
+  let singleFile = false;
+  if (oneFolder) {
+    name = first;
+    files = entries.map((e) => ({ blob: e.blob, path: e.segments.slice(1) }));
+  } else if (entries.length === 1) {
+    const only = entries[0]!;
+    name = only.segments[only.segments.length - 1]!;
+    files = [{ blob: only.blob, path: [name] }];
+    singleFile = true;
+  } else {
+    name = `${entries.length} files`;
+    files = entries.map((e) => ({ blob: e.blob, path: e.segments }));
+  }
+  if (nameOverride !== undefined && nameOverride.trim() !== "") {
+    name = nameOverride.trim();
+    if (singleFile) files = [{ blob: files[0]!.blob, path: [name] }];
+  }
+  files.sort((a, b) => comparePaths(a.path, b.path));
+  const totalLength = files.reduce((sum, f) => sum + f.blob.size, 0);
+  if (totalLength === 0) throw new ShareInputError("nothing to share: the files are empty");
+  return { name, files, singleFile, totalLength };
+}
+
+function comparePaths(a: readonly string[], b: readonly string[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+/** The layout arithmetic core/layout.ts needs, for a plan at a piece length. */
+export function planLayout(plan: TorrentPlan, pieceLength: number): LayoutInfo {
+  let offset = 0;
+  const files: TorrentFileEntry[] = plan.files.map((f) => {
+    const entry = { path: f.path, length: f.blob.size, offset };
+    offset += f.blob.size;
+    return entry;
+  });
+  return { files, pieceLength, pieceCount: Math.ceil(offset / pieceLength), totalLength: offset };
+}
+
+/** Reads piece `index` of the concatenated blobs with Blob.slice. */
+export async function readPiece(blobs: readonly Blob[], layout: LayoutInfo, index: number): Promise<Uint8Array> {
+  const segments = pieceSegments(layout, index);
+  const size = segments.reduce((s, seg) => s + seg.length, 0);
+  const out = new Uint8Array(size);
+  await Promise.all(
+    segments.map(async (seg) => {
+      const blob = blobs[seg.fileIndex]!;
+      const buf = await blob.slice(seg.fileOffset, seg.fileOffset + seg.length).arrayBuffer();
+      if (buf.byteLength !== seg.length) throw new ShareInputError(`file ${seg.fileIndex} changed size while it was read`);
+      out.set(new Uint8Array(buf), seg.pieceOffset);
+    }),
+  );
+  return out;
+}
+
+/**
+ * SHA-1 of pieces [first, end), 20 bytes each, in order. The next piece is read
+ * while the current one is hashed. Calls onProgress with bytes hashed so far.
+ */
+export async function hashPieceRange(
+  blobs: readonly Blob[],
+  layout: LayoutInfo,
+  first: number,
+  end: number,
+  onProgress: (doneBytes: number) => void,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
+  const out = new Uint8Array((end - first) * 20);
+  let done = 0;
+  let next: Promise<Uint8Array> | null = first < end ? readPiece(blobs, layout, first) : null;
+  for (let i = first; i < end; i++) {
+    signal?.throwIfAborted();
+    const piece = await next!;
+    next = i + 1 < end ? readPiece(blobs, layout, i + 1) : null;
+    out.set(await sha1(piece), (i - first) * 20);
+    done += piece.length;
+    onProgress(done);
+  }
+  return out;
+}
+
+/** Contiguous, nearly equal piece ranges for `parts` workers. */
+export function splitPieces(pieceCount: number, parts: number): { first: number; end: number }[] {
+  const n = Math.max(1, Math.min(parts, pieceCount));
+  const out: { first: number; end: number }[] = [];
+  for (let k = 0; k < n; k++) {
+    out.push({ first: Math.floor((k * pieceCount) / n), end: Math.floor(((k + 1) * pieceCount) / n) });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- workers
+
+/** main -> worker */
+export interface HashJob {
+  readonly blobs: readonly Blob[];
+  readonly layout: LayoutInfo;
+  readonly first: number;
+  readonly end: number;
+}
+
+/** worker -> main */
+export type HashWorkerMessage =
+  | { readonly type: "progress"; readonly doneBytes: number }
+  | { readonly type: "done"; readonly hashes: Uint8Array }
+  | { readonly type: "error"; readonly message: string };
+
+/** Runs one job; the browser passes a Worker-backed runner, elsewhere it runs in this thread. */
+export type HashRunner = (job: HashJob, onProgress: (doneBytes: number) => void, signal: AbortSignal) => Promise<Uint8Array>;
+
+export const inThreadRunner: HashRunner = (job, onProgress, signal) =>
+  hashPieceRange(job.blobs, job.layout, job.first, job.end, onProgress, signal);
+
+/** A runner that hashes in a dedicated module worker; abort terminates it. */
+export const workerRunner: HashRunner = (job, onProgress, signal) =>
+  new Promise<Uint8Array>((resolve, reject) => {
+    const worker = new Worker(new URL("../workers/hash-worker.ts", import.meta.url), { type: "module", name: "swarmdrop-hash" });
+    const finish = (): void => {
+      signal.removeEventListener("abort", onAbort);
+      worker.terminate();
+    };
+    const onAbort = (): void => {
+      finish();
+      reject(abortError());
+    };
+    signal.addEventListener("abort", onAbort);
+    worker.onmessage = (event: MessageEvent<HashWorkerMessage>) => {
+      const m = event.data;
+      if (m.type === "progress") onProgress(m.doneBytes);
+      else if (m.type === "done") {
+        finish();
+        onProgress(Math.min(job.end * job.layout.pieceLength, job.layout.totalLength) - job.first * job.layout.pieceLength);
+        resolve(m.hashes);
+      } else {
+        finish();
+        reject(new ShareInputError(m.message));
+      }
+    };
+    worker.onerror = (event) => {
+      finish();
+      reject(new ShareInputError(`the hashing worker failed: ${event.message}`));
+    };
+    worker.postMessage(job);
+  });
+
+export function abortError(): DOMException {
+  return new DOMException("Sharing was cancelled.", "AbortError");
+}
+
+export interface HashFilesOptions {
+  readonly signal?: AbortSignal;
+  readonly name?: string;
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** Workers to use (default: hardwareConcurrency, capped at 4). */
+  readonly workers?: number;
+  readonly runner?: HashRunner;
+  /** Piece length (default: choosePieceLength). */
+  readonly pieceLength?: number;
+}
+
+export interface HashedTorrent {
+  readonly info: TorrentInfo;
+  /** The dropped blobs in torrent order (info.files order): the seed's piece source. */
+  readonly blobs: readonly Blob[];
+}
+
+export function defaultWorkerCount(): number {
+  const cores = (globalThis.navigator as Navigator | undefined)?.hardwareConcurrency ?? 2;
+  return Math.max(1, Math.min(4, cores));
+}
+
+/** Hashes dropped files into a torrent. Rejects with an AbortError DOMException when cancelled. */
+export async function hashFiles(dropped: readonly DroppedFile[], options: HashFilesOptions = {}): Promise<HashedTorrent> {
+  const plan = planTorrent(dropped, options.name);
+  const pieceLength = options.pieceLength ?? choosePieceLength(plan.totalLength);
+  const layout = planLayout(plan, pieceLength);
+  const blobs = plan.files.map((f) => f.blob);
+  const runner = options.runner ?? (typeof Worker === "function" ? workerRunner : inThreadRunner);
+  const ranges = splitPieces(layout.pieceCount, options.workers ?? defaultWorkerCount());
+  const outer = options.signal;
+  if (outer?.aborted) throw abortError();
+  // One controller for all workers: cancel from outside, or the first failure, stops the rest.
+  const controller = new AbortController();
+  const onOuterAbort = (): void => controller.abort();
+  outer?.addEventListener("abort", onOuterAbort);
+  const done = ranges.map(() => 0);
+  try {
+    const parts = await Promise.all(
+      ranges.map((range, k) =>
+        runner({ blobs, layout, first: range.first, end: range.end }, (bytes) => {
+          done[k] = bytes;
+          options.onProgress?.(
+            done.reduce((a, b) => a + b, 0),
+            plan.totalLength,
+          );
+        }, controller.signal).catch((err: unknown) => {
+          controller.abort();
+          throw err;
+        }),
+      ),
+    );
+    const pieceHashes = new Uint8Array(layout.pieceCount * 20);
+    parts.forEach((hashes, k) => pieceHashes.set(hashes, ranges[k]!.first * 20));
+    try {
+      const info = await buildInfo({
+        name: plan.name,
+        files: plan.files.map((f) => ({ path: f.path, length: f.blob.size })),
+        pieceLength,
+        pieceHashes,
+        singleFile: plan.singleFile,
+      });
+      return { info, blobs };
+    } catch (err) {
+      if (err instanceof MetainfoError) throw new ShareInputError(`cannot share these files: ${err.message}`);
+      throw err;
+    }
+  } catch (err) {
+    if (outer?.aborted) throw abortError();
+    throw err;
+  } finally {
+    outer?.removeEventListener("abort", onOuterAbort);
+  }
+}
