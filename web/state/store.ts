@@ -213,15 +213,15 @@ function sameOrder(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** A folder share is named after its folder; a single file after itself; loose files after the first. */
+/** The name the manager will give (web/swarm/hashing.ts planTorrent): the folder, the single file, or "N files". */
 export function defaultShareName(files: readonly SharedFile[]): string {
   const first = files[0];
   if (!first) return "Shared files";
   const top = first.path.split("/")[0] ?? first.file.name;
   const oneFolder = first.path.includes("/") && files.every((f) => f.path.split("/")[0] === top && f.path.includes("/"));
   if (oneFolder) return top;
-  if (files.length === 1) return first.file.name;
-  return `${first.file.name} and ${files.length - 1} more`;
+  if (files.length === 1) return first.path.split("/").at(-1) || first.file.name;
+  return `${files.length} files`;
 }
 
 export interface SwarmStoreOptions {

@@ -1,0 +1,208 @@
+// @vitest-environment jsdom
+// The page against the TransferManager contract: a manager of the test's own
+// that records calls and lets the test publish TransferView projections.
+import { act, cleanup, fireEvent, render, screen, within } from "@testing-library/react";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { App } from "./App.tsx";
+import { SwarmProvider } from "./state/context.tsx";
+import { createSwarmStore } from "./state/store.ts";
+import type { StorageUsage, TransferManager, TransferView } from "./swarm/types.ts";
+
+afterEach(() => {
+  cleanup();
+  window.location.hash = "";
+});
+
+class RecordingManager implements TransferManager {
+  unsupportedReason: string | null = null;
+  calls: string[] = [];
+  openError: Error | null = null;
+  private listener: ((t: readonly TransferView[]) => void) | null = null;
+  publish(views: readonly TransferView[]) {
+    act(() => this.listener?.(views));
+  }
+  share(): Promise<string> {
+    this.calls.push("share");
+    return new Promise(() => {});
+  }
+  async open(source: { readonly link: string } | { readonly torrentFile: File }): Promise<string> {
+    this.calls.push(`open ${"link" in source ? source.link : source.torrentFile.name}`);
+    if (this.openError) throw this.openError;
+    return "ab".repeat(20);
+  }
+  async remove(infoHash: string) {
+    this.calls.push(`remove ${infoHash}`);
+  }
+  pause(infoHash: string) {
+    this.calls.push(`pause ${infoHash}`);
+  }
+  resume(infoHash: string) {
+    this.calls.push(`resume ${infoHash}`);
+  }
+  setFilePriority() {}
+  async fileBlob(infoHash: string, fileIndex: number): Promise<Blob> {
+    this.calls.push(`fileBlob ${infoHash} ${fileIndex}`);
+    return new Blob(["x"]);
+  }
+  zipStream(): ReadableStream<Uint8Array> {
+    return new ReadableStream();
+  }
+  async streamUrl(): Promise<string> {
+    return "blob:none";
+  }
+  async storageUsage(): Promise<StorageUsage> {
+    return { usedBytes: 12_300_000, quotaBytes: 1_000_000_000 };
+  }
+  subscribe(listener: (t: readonly TransferView[]) => void) {
+    this.listener = listener;
+    return () => {
+      this.listener = null;
+    };
+  }
+}
+
+const hash = "0123456789abcdef0123456789abcdef01234567";
+
+function view(overrides: Partial<TransferView> = {}): TransferView {
+  return {
+    infoHash: hash,
+    name: "holiday",
+    status: "downloading",
+    message: null,
+    shareLink: `http://localhost/#magnet:?xt=urn:btih:${hash}&dn=holiday`,
+    hashing: null,
+    totalBytes: 3_000_000,
+    verifiedBytes: 1_500_000,
+    files: [
+      { index: 0, path: "holiday/a.jpg", lengthBytes: 1_000_000, progress: 1, complete: true, priority: "normal", streamable: false },
+      { index: 1, path: "holiday/sub/b.mp4", lengthBytes: 2_000_000, progress: 0.25, complete: false, priority: "normal", streamable: true },
+    ],
+    pieceCount: 4,
+    pieceStates: Uint8Array.of(2, 2, 1, 0),
+    availability: Uint16Array.of(1, 1, 1, 1),
+    downloadRateBytesPerS: 500_000,
+    uploadRateBytesPerS: 0,
+    downloadedBytes: 1_500_000,
+    uploadedBytes: 0,
+    etaS: 3,
+    speedHistory: [],
+    peers: [],
+    bannedPeerCount: 0,
+    trackers: [],
+    storedBytes: 1_500_000,
+    ...overrides,
+  };
+}
+
+function renderApp(manager: RecordingManager) {
+  const store = createSwarmStore(manager);
+  const disconnect = store.connect();
+  const result = render(
+    <SwarmProvider store={store}>
+      <App />
+    </SwarmProvider>,
+  );
+  return { store, disconnect, ...result };
+}
+
+describe("<App>", () => {
+  it("shows the heading, the pickers and the link field", () => {
+    const { disconnect } = renderApp(new RecordingManager());
+    expect(screen.getByRole("heading", { name: "SwarmDrop" })).toBeTruthy();
+    expect(screen.getByLabelText("Add files")).toBeTruthy();
+    expect(screen.getByLabelText("Add folder").hasAttribute("webkitdirectory")).toBe(true);
+    expect(screen.getByRole("button", { name: /Drop files or a folder/ }).tabIndex).toBe(0);
+    disconnect();
+  });
+
+  it("opens the link in the fragment and explains why a bad one fails", async () => {
+    const manager = new RecordingManager();
+    manager.openError = new Error('not a SwarmDrop link: expected "#magnet:?xt=urn:btih:..." or an infohash, got "nope"');
+    window.location.hash = "#nope";
+    const { disconnect } = renderApp(manager);
+    const alert = await screen.findByRole("alert");
+    expect(manager.calls).toContain("open nope");
+    expect(alert.textContent).toContain("This share link cannot be opened");
+    expect(alert.textContent).toContain("not a SwarmDrop link");
+    disconnect();
+  });
+
+  it("shows a transfer as a named region with progress, files and a Save button for complete files", async () => {
+    const manager = new RecordingManager();
+    const { disconnect } = renderApp(manager);
+    manager.publish([view()]);
+    const region = screen.getByRole("region", { name: "holiday" });
+    const bar = within(region).getByRole("progressbar", { name: "holiday progress" });
+    expect(bar.getAttribute("aria-valuenow")).toBe("50");
+    expect(within(region).getByText("a.jpg")).toBeTruthy();
+    expect(within(region).getByText("sub/b.mp4")).toBeTruthy();
+    expect(within(region).queryByRole("button", { name: "Save sub/b.mp4" })).toBeNull();
+    expect(within(region).getByRole("button", { name: "Play sub/b.mp4" })).toBeTruthy();
+    expect(within(region).getByRole("table", { name: "Peers" })).toBeTruthy();
+    expect(within(region).getByRole("img", { name: /^Piece map: 2 of 4 pieces verified/ })).toBeTruthy();
+    expect(within(region).getByText("Waiting for peers — keep this page open on the sharing device")).toBeTruthy();
+    expect((within(region).getByLabelText("Share link") as HTMLInputElement).value).toContain(hash);
+
+    URL.createObjectURL = vi.fn(() => "blob:test");
+    URL.revokeObjectURL = vi.fn();
+    fireEvent.click(within(region).getByRole("button", { name: "Save a.jpg" }));
+    await vi.waitFor(() => expect(manager.calls).toContain(`fileBlob ${hash} 0`));
+    disconnect();
+  });
+
+  it("asks before removing a transfer and its data", async () => {
+    const manager = new RecordingManager();
+    const { disconnect } = renderApp(manager);
+    manager.publish([view()]);
+    fireEvent.click(screen.getByRole("button", { name: "Remove…" }));
+    expect(manager.calls.some((c) => c.startsWith("remove"))).toBe(false);
+    const dialog = screen.getByRole("alertdialog", { name: "Remove holiday?" });
+    expect(dialog.textContent).toContain("1.5 MB of stored data");
+    fireEvent.click(within(dialog).getByRole("button", { name: "Remove" }));
+    await vi.waitFor(() => expect(manager.calls).toContain(`remove ${hash}`));
+    await vi.waitFor(() => expect(screen.queryByRole("region", { name: "holiday" })).toBeNull());
+    disconnect();
+  });
+
+  it("explains a storage-full pause, corrupt peers and a retrying tracker with a countdown", () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ["Date", "setInterval", "clearInterval", "setTimeout", "clearTimeout"] });
+    try {
+      const manager = new RecordingManager();
+      const { disconnect } = renderApp(manager);
+      manager.publish([
+        view({
+          status: "paused",
+          message: "Browser storage is full.",
+          bannedPeerCount: 2,
+          trackers: [{ url: "ws://tracker.example:8000/announce", state: "retrying", retryAtMs: 1_010_000, message: "connection refused", seeders: null, leechers: null }],
+        }),
+      ]);
+      const region = screen.getByRole("region", { name: "holiday" });
+      expect(within(region).getByText(/Paused: Browser storage is full\. Nothing is lost/)).toBeTruthy();
+      expect(within(region).getByText(/2 peers sent corrupt data and were banned/)).toBeTruthy();
+      expect(within(region).getByText(/tracker\.example:8000 unreachable \(connection refused\): retrying in 10 s/)).toBeTruthy();
+      act(() => vi.advanceTimersByTime(3000));
+      expect(within(region).getByText(/retrying in 7 s/)).toBeTruthy();
+      fireEvent.click(within(region).getByRole("button", { name: "Resume" }));
+      expect(manager.calls).toContain(`resume ${hash}`);
+      disconnect();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("tells a person when the browser cannot run SwarmDrop", () => {
+    const manager = new RecordingManager();
+    manager.unsupportedReason = "This browser has no WebRTC data channels.";
+    const { disconnect } = renderApp(manager);
+    expect(screen.getByRole("alert").textContent).toContain("This browser has no WebRTC data channels.");
+    expect(screen.queryByLabelText("Add files")).toBeNull();
+    disconnect();
+  });
+
+  it("shows storage use from the manager", async () => {
+    const { disconnect } = renderApp(new RecordingManager());
+    expect(await screen.findByText("SwarmDrop stores 12.3 MB of 1.0 GB available")).toBeTruthy();
+    disconnect();
+  });
+});

@@ -1,0 +1,72 @@
+// Pure wording for one transfer's state: the status label and the messages a
+// person must understand (tracker retrying, no peers, corrupt data, storage).
+import type { TrackerView, TransferStatus, TransferView } from "../swarm/types.ts";
+
+export const statusLabel: Record<TransferStatus, string> = {
+  hashing: "Hashing",
+  connecting: "Connecting",
+  "fetching-metadata": "Getting the file list",
+  downloading: "Downloading",
+  seeding: "Seeding",
+  paused: "Paused",
+  error: "Error",
+};
+
+export const waitingForPeers = "Waiting for peers — keep this page open on the sharing device";
+
+export interface TransferMessage {
+  readonly kind: "error" | "warning" | "info";
+  readonly text: string;
+}
+
+function trackerHost(url: string): string {
+  try {
+    return new URL(url).host || url;
+  } catch {
+    return url;
+  }
+}
+
+export function trackerMessage(tracker: TrackerView, nowMs: number): TransferMessage | null {
+  const host = trackerHost(tracker.url);
+  const why = tracker.message ? ` (${tracker.message})` : "";
+  if (tracker.state === "retrying") {
+    const seconds = tracker.retryAtMs === null ? null : Math.max(0, Math.ceil((tracker.retryAtMs - nowMs) / 1000));
+    const when = seconds === null ? "retrying soon" : seconds === 0 ? "retrying now" : `retrying in ${seconds} s`;
+    return { kind: "warning", text: `Tracker ${host} unreachable${why}: ${when}. Peers already connected keep going.` };
+  }
+  if (tracker.state === "failed") return { kind: "error", text: `Tracker ${host} failed${why}. New peers cannot find this transfer through it.` };
+  return null;
+}
+
+export function transferMessages(view: TransferView, nowMs: number): TransferMessage[] {
+  const out: TransferMessage[] = [];
+  if (view.status === "error") out.push({ kind: "error", text: view.message ?? "This transfer stopped because of an error." });
+  if (view.status === "paused") {
+    out.push(
+      view.message
+        ? { kind: "warning", text: `Paused: ${view.message} Nothing is lost: the pieces already stored are kept. Free some space, then press Resume.` }
+        : { kind: "info", text: "Paused. Press Resume to continue." },
+    );
+  }
+  for (const tracker of view.trackers) {
+    const m = trackerMessage(tracker, nowMs);
+    if (m) out.push(m);
+  }
+  const active = view.status === "connecting" || view.status === "fetching-metadata" || view.status === "downloading";
+  if (active && view.peers.length === 0) out.push({ kind: "info", text: waitingForPeers });
+  if (view.status === "seeding" && view.peers.length === 0) out.push({ kind: "info", text: "Seeding. Keep this page open so others can download." });
+  if (view.bannedPeerCount > 0) {
+    const n = view.bannedPeerCount;
+    out.push({
+      kind: "warning",
+      text: `${n} ${n === 1 ? "peer" : "peers"} sent corrupt data and ${n === 1 ? "was" : "were"} banned. Bad pieces were thrown away and fetched again from others.`,
+    });
+  }
+  return out;
+}
+
+/** Whether the countdown needs a ticking clock. */
+export function needsClock(view: TransferView): boolean {
+  return view.trackers.some((t) => t.state === "retrying" && t.retryAtMs !== null);
+}
