@@ -181,8 +181,8 @@ export interface PickerView {
   /** We have verified piece `i`. */
   have(i: number): boolean;
   priority(i: number): PiecePriorityValue;
-  /** Pieces being downloaded, oldest first. */
-  readonly partials: readonly PartialPieceView[];
+  /** Pieces being downloaded, oldest first (iterated afresh on each read). */
+  readonly partials: Iterable<PartialPieceView>;
   isPartial(i: number): boolean;
   blockCount(i: number): number;
   readonly verifiedCount: number;

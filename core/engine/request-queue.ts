@@ -78,7 +78,6 @@ class PartialPiece implements PartialPieceView {
   readonly states: Uint8Array;
   /** Per block: peers asked (usually one; several in endgame). */
   readonly requesters: (string[] | null)[];
-  readonly sentAtMs: Float64Array;
   /** Peers that sent at least one block we kept, for punishment on hash failure. */
   readonly contributors = new Set<string>();
   received = 0;
@@ -88,7 +87,6 @@ class PartialPiece implements PartialPieceView {
     this.blockCount = blockCount;
     this.states = new Uint8Array(blockCount);
     this.requesters = new Array<string[] | null>(blockCount).fill(null);
-    this.sentAtMs = new Float64Array(blockCount);
   }
 
   blockState(block: number): BlockStateValue {
@@ -119,7 +117,8 @@ export interface BlockArrival {
  */
 export class Downloads {
   readonly #partials = new Map<number, PartialPiece>();
-  readonly #byPeer = new Map<string, Set<number>>();
+  /** Per peer: (piece, block) key -> when it was asked. */
+  readonly #byPeer = new Map<string, Map<number, number>>();
   readonly #blockCountOf: (index: number) => number;
   /** Key of (piece, block) for the per-peer sets. */
   readonly #stride: number;
@@ -162,14 +161,14 @@ export class Downloads {
     const list = p.requesters[block];
     if (list === null || list === undefined) p.requesters[block] = [peer];
     else if (!list.includes(peer)) list.push(peer);
-    if (p.states[block] === BlockState.open) p.sentAtMs[block] = nowMs;
     p.states[block] = BlockState.requested;
     let set = this.#byPeer.get(peer);
     if (set === undefined) {
-      set = new Set();
+      set = new Map();
       this.#byPeer.set(peer, set);
     }
-    set.add(index * this.#stride + block);
+    const key = index * this.#stride + block;
+    if (!set.has(key)) set.set(key, nowMs);
   }
 
   /** A block arrived from `peer`. */
@@ -205,11 +204,11 @@ export class Downloads {
     const set = this.#byPeer.get(peer);
     if (set === undefined) return [];
     const out: OutstandingRequest[] = [];
-    for (const key of set) {
+    for (const [key, sentAtMs] of set) {
       const index = Math.floor(key / this.#stride);
       const block = key % this.#stride;
       const p = this.#partials.get(index);
-      out.push({ index, block, peer, sentAtMs: p?.sentAtMs[block] ?? 0 });
+      out.push({ index, block, peer, sentAtMs });
       if (p !== undefined) this.#removeRequester(p, block, peer);
     }
     this.#byPeer.delete(peer);
@@ -221,10 +220,8 @@ export class Downloads {
     const set = this.#byPeer.get(peer);
     if (set === undefined) return [];
     const out: OutstandingRequest[] = [];
-    for (const key of set) {
-      const index = Math.floor(key / this.#stride);
-      const block = key % this.#stride;
-      out.push({ index, block, peer, sentAtMs: this.#partials.get(index)?.sentAtMs[block] ?? 0 });
+    for (const [key, sentAtMs] of set) {
+      out.push({ index: Math.floor(key / this.#stride), block: key % this.#stride, peer, sentAtMs });
     }
     return out;
   }
@@ -238,11 +235,8 @@ export class Downloads {
   expired(nowMs: number, timeoutMs: number): OutstandingRequest[] {
     const out: OutstandingRequest[] = [];
     for (const [peer, set] of this.#byPeer) {
-      for (const key of set) {
-        const index = Math.floor(key / this.#stride);
-        const block = key % this.#stride;
-        const sent = this.#partials.get(index)?.sentAtMs[block] ?? 0;
-        if (nowMs - sent >= timeoutMs) out.push({ index, block, peer, sentAtMs: sent });
+      for (const [key, sent] of set) {
+        if (nowMs - sent >= timeoutMs) out.push({ index: Math.floor(key / this.#stride), block: key % this.#stride, peer, sentAtMs: sent });
       }
     }
     return out;
@@ -264,8 +258,9 @@ export class Downloads {
     const out: OutstandingRequest[] = [];
     for (let b = 0; b < p.blockCount; b++) {
       for (const peer of p.requesters[b] ?? []) {
+        const sentAtMs = this.#byPeer.get(peer)?.get(index * this.#stride + b) ?? 0;
         this.#dropFromPeer(peer, index, b);
-        out.push({ index, block: b, peer, sentAtMs: p.sentAtMs[b]! });
+        out.push({ index, block: b, peer, sentAtMs });
       }
     }
     this.#partials.delete(index);

@@ -1,0 +1,703 @@
+// The torrent engine: the swarm algorithms at the level of typed wire messages.
+// It owns, per connected peer, the choke/interest state, the peer's bitfield,
+// rolling rates and outstanding requests; for the torrent, the availability
+// index, our verified pieces, the pieces being downloaded and the punishment of
+// peers that send bad data. It calls the pure picker and choker.
+//
+// It does no I/O and never touches bytes on a socket: messages and timer ticks
+// go in (handle, tick, pieceChecked); messages to send, blocks to keep, pieces
+// to verify, bans and events come out on `out`, which the driver drains.
+// Two drivers run this same code: the byte-level TorrentSession (session.ts,
+// the browser and the CLI) and the flow-level simulator (sim/), which hands it
+// the same WireMessage objects without encoding them.
+import type { Clock } from "../clock.ts";
+import type { PieceIndex } from "../ids.ts";
+import type { Random } from "../random.ts";
+import { Bitfield } from "../wire/bitfield.ts";
+import type { WireMessage } from "../wire/messages.ts";
+import { rechoke, type ChokerPeer, type OptimisticState } from "./choker.ts";
+import { AvailabilityIndex, pickBlocks, PiecePriority, type PartialPieceView, type PickerPeer, type PickerView, type PiecePriorityValue } from "./picker.ts";
+import { Downloads, RollingRate, requestQueueDepth } from "./request-queue.ts";
+import type { ConnectionId, SessionEvent } from "./session-types.ts";
+import { blockBytes, type FullSettings } from "./settings.ts";
+
+/** The torrent's shape, as the engine needs it (a subset of TorrentInfo). */
+export interface TorrentShape {
+  readonly pieceCount: number;
+  readonly pieceLength: number;
+  readonly totalLength: number;
+}
+
+export type EngineOutput =
+  /** Send one message to one peer. */
+  | { readonly kind: "send"; readonly peer: ConnectionId; readonly message: WireMessage }
+  /** Tell every connected peer `have` (BEP 3) for a piece we verified. */
+  | { readonly kind: "broadcast-have"; readonly index: number }
+  /** Keep this block: it belongs to piece `index` at byte `begin`. */
+  | { readonly kind: "block"; readonly peer: ConnectionId; readonly index: number; readonly begin: number; readonly data: Uint8Array }
+  /** Every block of the piece is here: check its SHA-1 and call pieceChecked. */
+  | { readonly kind: "verify"; readonly index: number }
+  /** Drop the connection and refuse the peer from now on. */
+  | { readonly kind: "ban"; readonly peer: ConnectionId; readonly reason: string }
+  /** Drop the connection (a protocol error). */
+  | { readonly kind: "close"; readonly peer: ConnectionId; readonly reason: string }
+  | { readonly kind: "event"; readonly event: SessionEvent };
+
+/** A request a peer made of us, queued until the driver has capacity to send it. */
+export interface UploadRequest {
+  readonly index: number;
+  readonly begin: number;
+  readonly length: number;
+}
+
+class PeerState {
+  readonly key: ConnectionId;
+  readonly fast: boolean;
+  readonly has: Bitfield;
+  /** Pieces the peer has that we want (not verified, not skipped): we are interested when > 0. */
+  wantedFromPeer = 0;
+  amChoking = true;
+  amInterested = false;
+  peerChoking = true;
+  peerInterested = false;
+  optimistic = false;
+  snubbed = false;
+  /** A request to this peer timed out; its pipeline is cut to one request until a block arrives (as libtorrent). */
+  timedOut = false;
+  readonly down: RollingRate;
+  readonly up: RollingRate;
+  readonly connectedAtMs: number;
+  /** Last time a block arrived, or when requests started going out after none were outstanding. */
+  lastProgressMs: number;
+  unchokedSinceMs: number | null = null;
+  lastChokedAtMs: number | null = null;
+  readonly uploadQueue: UploadRequest[] = [];
+  /** BEP 6 allowed_fast pieces the peer granted us (requestable while choked). */
+  readonly allowedFast = new Set<number>();
+  /** Pieces whose failure this peer alone caused. */
+  hashFailures = 0;
+  readonly picker: PickerPeer;
+
+  constructor(key: ConnectionId, fast: boolean, pieceCount: number, nowMs: number, windowMs: number, isOwner: (i: number, key: string) => boolean) {
+    this.key = key;
+    this.fast = fast;
+    this.has = new Bitfield(pieceCount);
+    this.down = new RollingRate(windowMs, nowMs);
+    this.up = new RollingRate(windowMs, nowMs);
+    this.connectedAtMs = nowMs;
+    this.lastProgressMs = nowMs;
+    this.picker = {
+      key,
+      has: (i: number): boolean => {
+        if (!this.has.has(i) || !isOwner(i, key)) return false;
+        // Choked by a BEP 6 peer: only its allowed_fast pieces.
+        return !this.peerChoking || this.allowedFast.has(i);
+      },
+    };
+  }
+}
+
+export interface EngineInit {
+  readonly shape: TorrentShape;
+  readonly settings: FullSettings;
+  readonly clock: Clock;
+  readonly random: Random;
+  /** Pieces already verified (resume), as a Bitfield. */
+  readonly verified?: Bitfield;
+}
+
+export class TorrentEngine implements PickerView {
+  readonly shape: TorrentShape;
+  readonly settings: FullSettings;
+  readonly out: EngineOutput[] = [];
+  readonly pieceCount: number;
+  readonly availability: AvailabilityIndex;
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #have: Bitfield;
+  #priorities: Uint8Array;
+  readonly #downloads: Downloads;
+  readonly #peers = new Map<ConnectionId, PeerState>();
+  /** Wanted pieces (not skipped) not yet verified. */
+  #wantedMissing = 0;
+  #optimistic: OptimisticState = { key: null, sinceMs: 0 };
+  #nextRechokeMs: number;
+  #paused = false;
+  #playheadPiece: number | null = null;
+  /**
+   * Parole (as libtorrent): a piece that failed its hash with several
+   * contributors is re-downloaded from one peer only, so the next failure
+   * names the liar. Maps piece -> the peer that took it (or null: not started).
+   */
+  readonly #parole = new Map<number, ConnectionId | null>();
+  readonly #rate: { down: RollingRate; up: RollingRate };
+  #completedEmitted = false;
+
+  constructor(init: EngineInit) {
+    this.shape = init.shape;
+    this.settings = init.settings;
+    this.pieceCount = init.shape.pieceCount;
+    this.#clock = init.clock;
+    this.#random = init.random;
+    this.availability = new AvailabilityIndex(this.pieceCount, init.random);
+    this.#have = init.verified?.clone() ?? new Bitfield(this.pieceCount);
+    this.#priorities = new Uint8Array(this.pieceCount).fill(PiecePriority.normal);
+    const maxBlocks = Math.ceil(init.shape.pieceLength / blockBytes);
+    this.#downloads = new Downloads((i) => this.blockCount(i), maxBlocks);
+    for (let i = 0; i < this.pieceCount; i++) if (this.#have.has(i)) this.availability.retire(i);
+    this.#wantedMissing = this.pieceCount - this.#have.count;
+    const now = this.#clock.nowMs();
+    this.#nextRechokeMs = now + init.settings.rechokeIntervalMs;
+    this.#rate = { down: new RollingRate(init.settings.rateWindowMs, now), up: new RollingRate(init.settings.rateWindowMs, now) };
+    this.#completedEmitted = this.#wantedMissing === 0;
+  }
+
+  // ---------------------------------------------------------------------------
+  // PickerView (read by the pure picker).
+
+  have(i: number): boolean {
+    return this.#have.has(i);
+  }
+  priority(i: number): PiecePriorityValue {
+    return (this.#priorities[i] ?? 0) as PiecePriorityValue;
+  }
+  get partials(): Iterable<PartialPieceView> {
+    return this.#downloads.partialsIterable();
+  }
+  isPartial(i: number): boolean {
+    return this.#downloads.isPartial(i);
+  }
+  blockCount(i: number): number {
+    return Math.ceil(this.pieceBytes(i) / blockBytes);
+  }
+  get verifiedCount(): number {
+    return this.#have.count;
+  }
+  get untouchedWantedCount(): number {
+    let partialWanted = 0;
+    for (const p of this.#downloads.partialsIterable()) if (!this.#have.has(p.index) && this.priority(p.index) !== PiecePriority.skip) partialWanted++;
+    return this.#wantedMissing - partialWanted;
+  }
+  get playheadPiece(): number | null {
+    return this.#playheadPiece;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Queries for snapshots and drivers.
+
+  pieceBytes(i: number): number {
+    return i < this.pieceCount - 1 ? this.shape.pieceLength : this.shape.totalLength - this.shape.pieceLength * (this.pieceCount - 1);
+  }
+  get verified(): Bitfield {
+    return this.#have;
+  }
+  /** Every wanted piece is verified (we seed what we have). */
+  get complete(): boolean {
+    return this.#wantedMissing === 0;
+  }
+  get paused(): boolean {
+    return this.#paused;
+  }
+  get peerCount(): number {
+    return this.#peers.size;
+  }
+  peerKeys(): IterableIterator<ConnectionId> {
+    return this.#peers.keys();
+  }
+  hasPeer(key: ConnectionId): boolean {
+    return this.#peers.has(key);
+  }
+  peerInfo(key: ConnectionId): {
+    amChoking: boolean;
+    amInterested: boolean;
+    peerChoking: boolean;
+    peerInterested: boolean;
+    optimistic: boolean;
+    snubbed: boolean;
+    downloadRateBytesPerS: number;
+    uploadRateBytesPerS: number;
+    downloadedBytes: number;
+    uploadedBytes: number;
+    pieces: number;
+    requestsInFlight: number;
+    queuedUploads: number;
+  } | null {
+    const p = this.#peers.get(key);
+    if (p === undefined) return null;
+    const now = this.#clock.nowMs();
+    return {
+      amChoking: p.amChoking,
+      amInterested: p.amInterested,
+      peerChoking: p.peerChoking,
+      peerInterested: p.peerInterested,
+      optimistic: p.optimistic,
+      snubbed: p.snubbed,
+      downloadRateBytesPerS: p.down.rate(now),
+      uploadRateBytesPerS: p.up.rate(now),
+      downloadedBytes: p.down.totalBytes,
+      uploadedBytes: p.up.totalBytes,
+      pieces: p.has.count,
+      requestsInFlight: this.#downloads.inFlight(p.key),
+      queuedUploads: p.uploadQueue.length,
+    };
+  }
+  /** Per piece: 0 missing, 1 downloading, 2 verified (PieceState). */
+  pieceStates(): Uint8Array {
+    const s = new Uint8Array(this.pieceCount);
+    for (let i = 0; i < this.pieceCount; i++) s[i] = this.#have.has(i) ? 2 : 0;
+    for (const p of this.#downloads.partialsIterable()) if (s[p.index] === 0) s[p.index] = 1;
+    return s;
+  }
+  get downloadedBytes(): number {
+    return this.#rate.down.totalBytes;
+  }
+  get uploadedBytes(): number {
+    return this.#rate.up.totalBytes;
+  }
+  downloadRate(): number {
+    return this.#rate.down.rate(this.#clock.nowMs());
+  }
+  uploadRate(): number {
+    return this.#rate.up.rate(this.#clock.nowMs());
+  }
+
+  // ---------------------------------------------------------------------------
+  // Peers.
+
+  /** A connection finished its handshake: announce our pieces (BEP 3 bitfield, or BEP 6 have_all/have_none). */
+  addPeer(key: ConnectionId, fastExtension: boolean): void {
+    if (this.#peers.has(key)) return;
+    const now = this.#clock.nowMs();
+    const peer = new PeerState(key, fastExtension, this.pieceCount, now, this.settings.rateWindowMs, (i, k) => this.#ownerOk(i, k));
+    this.#peers.set(key, peer);
+    if (fastExtension && this.#have.complete) this.#send(key, { type: "have-all" });
+    else if (fastExtension && this.#have.empty) this.#send(key, { type: "have-none" });
+    else if (!this.#have.empty) this.#send(key, { type: "bitfield", bits: this.#have.toBytes() });
+  }
+
+  removePeer(key: ConnectionId): void {
+    const peer = this.#peers.get(key);
+    if (peer === undefined) return;
+    this.#peers.delete(key);
+    for (const i of peer.has.indices()) this.availability.decrement(i);
+    this.#downloads.releasePeer(key);
+    for (const [i, owner] of this.#parole) if (owner === key) this.#parole.set(i, null);
+    this.#readyUploads.delete(key);
+    if (!peer.amChoking) this.#rechokeNow();
+    this.#fillAll();
+  }
+
+  /** One message from a peer (after the handshake). */
+  handle(key: ConnectionId, msg: WireMessage): void {
+    const peer = this.#peers.get(key);
+    if (peer === undefined) return;
+    switch (msg.type) {
+      case "keep-alive":
+        return;
+      case "choke":
+        peer.peerChoking = true;
+        // BEP 6: with the fast extension a choke does not cancel requests; the peer rejects them.
+        if (!peer.fast) {
+          this.#downloads.releasePeer(key);
+          this.#releaseParoleOwner(key);
+          this.#fillAll();
+        }
+        return;
+      case "unchoke":
+        peer.peerChoking = false;
+        peer.lastProgressMs = this.#clock.nowMs();
+        this.#fill(peer);
+        return;
+      case "interested":
+        peer.peerInterested = true;
+        // A free upload slot is used at once rather than at the next rechoke.
+        if (peer.amChoking && this.#unchokedCount() < this.settings.uploadSlots + 1) this.#setChoke(peer, false, false);
+        return;
+      case "not-interested":
+        peer.peerInterested = false;
+        if (!peer.amChoking) this.#rechokeNow();
+        return;
+      case "have":
+        if (!this.#checkIndex(peer, msg.index)) return;
+        this.#peerHas(peer, msg.index);
+        this.#updateInterest(peer);
+        this.#fill(peer);
+        return;
+      case "bitfield": {
+        let bits: Bitfield;
+        try {
+          bits = Bitfield.fromBytes(msg.bits, this.pieceCount);
+        } catch (e) {
+          this.out.push({ kind: "close", peer: key, reason: e instanceof Error ? e.message : "bad bitfield" });
+          return;
+        }
+        for (const i of bits.indices()) this.#peerHas(peer, i);
+        this.#updateInterest(peer);
+        return;
+      }
+      case "have-all":
+        for (let i = 0; i < this.pieceCount; i++) this.#peerHas(peer, i);
+        this.#updateInterest(peer);
+        return;
+      case "have-none":
+        return;
+      case "request":
+        this.#onRequest(peer, msg.index, msg.begin, msg.length);
+        return;
+      case "cancel": {
+        const k = peer.uploadQueue.findIndex((r) => r.index === msg.index && r.begin === msg.begin && r.length === msg.length);
+        if (k >= 0) {
+          peer.uploadQueue.splice(k, 1);
+          // BEP 6: a cancelled request is answered with reject (or the piece).
+          if (peer.fast) this.#send(key, { type: "reject", index: msg.index, begin: msg.begin, length: msg.length });
+          if (peer.uploadQueue.length === 0) this.#readyUploads.delete(key);
+        }
+        return;
+      }
+      case "piece":
+        this.#onBlock(peer, msg.index, msg.begin, msg.block);
+        return;
+      case "reject": {
+        if (msg.begin % blockBytes !== 0) return;
+        const block = msg.begin / blockBytes;
+        if (!this.#downloads.isRequestedFrom(key, msg.index, block)) return;
+        this.#downloads.release(msg.index, block, key);
+        if (this.#parole.get(msg.index) === key && !this.#ownsAnyBlock(msg.index, key)) this.#parole.set(msg.index, null);
+        this.#fillAll();
+        return;
+      }
+      case "allowed-fast":
+        if (!this.#checkIndex(peer, msg.index)) return;
+        peer.allowedFast.add(msg.index);
+        this.#fill(peer);
+        return;
+      case "suggest":
+        return; // BEP 6: advisory; rarest first already orders our picks.
+      case "extended":
+        return; // BEP 10 extensions are handled by the session.
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Uploading: the driver pulls queued requests when it has capacity to send.
+
+  readonly #readyUploads = new Set<ConnectionId>();
+
+  /** Peers with requests we may serve now. */
+  uploadReady(): IterableIterator<ConnectionId> {
+    return this.#readyUploads.values();
+  }
+
+  /** The next request to serve for `key`, removed from its queue; null when none may be served now. */
+  takeUpload(key: ConnectionId): UploadRequest | null {
+    const peer = this.#peers.get(key);
+    if (peer === undefined) return null;
+    const req = peer.uploadQueue.shift() ?? null;
+    if (peer.uploadQueue.length === 0) this.#readyUploads.delete(key);
+    return req;
+  }
+
+  /** Payload bytes sent to `key` (a piece message's block). */
+  uploaded(key: ConnectionId, bytes: number): void {
+    const now = this.#clock.nowMs();
+    this.#peers.get(key)?.up.add(bytes, now);
+    this.#rate.up.add(bytes, now);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Verification results.
+
+  /** The driver checked the piece's SHA-1 (and, when ok, stored it). */
+  pieceChecked(index: number, ok: boolean): void {
+    if (this.#have.has(index)) return;
+    const contributors = this.#downloads.contributors(index) as ConnectionId[];
+    for (const r of this.#downloads.finish(index)) {
+      this.#sendCancel(r.peer as ConnectionId, r.index, r.block);
+    }
+    if (ok) {
+      this.#parole.delete(index);
+      this.#have.set(index);
+      this.availability.retire(index);
+      if (this.priority(index) !== PiecePriority.skip) this.#wantedMissing--;
+      this.out.push({ kind: "broadcast-have", index });
+      this.out.push({ kind: "event", event: { type: "piece-verified", index: index as PieceIndex } });
+      for (const peer of this.#peers.values()) {
+        if (peer.has.has(index) && this.priority(index) !== PiecePriority.skip) {
+          peer.wantedFromPeer--;
+          this.#updateInterest(peer);
+        }
+      }
+      if (this.complete && !this.#completedEmitted) {
+        this.#completedEmitted = true;
+        this.out.push({ kind: "event", event: { type: "completed" } });
+        this.#rechokeNow(); // switch to seed choking
+      }
+    } else {
+      this.out.push({ kind: "event", event: { type: "piece-failed", index: index as PieceIndex, contributors } });
+      if (contributors.length === 1) {
+        const liar = this.#peers.get(contributors[0]!);
+        if (liar !== undefined) {
+          liar.hashFailures++;
+          if (liar.hashFailures >= this.settings.banAfterHashFailures) {
+            this.out.push({ kind: "ban", peer: liar.key, reason: `sent data for ${liar.hashFailures} pieces that failed SHA-1` });
+            this.removePeer(liar.key);
+          }
+        }
+        this.#parole.delete(index);
+      } else {
+        // Several contributors: re-download from one peer only so a repeat failure names the liar.
+        this.#parole.set(index, null);
+      }
+    }
+    this.#fillAll();
+  }
+
+  /** Storing a verified piece failed: forget its blocks (it will be fetched again after resume). */
+  pieceStoreFailed(index: number): void {
+    for (const r of this.#downloads.finish(index)) this.#sendCancel(r.peer as ConnectionId, r.index, r.block);
+  }
+
+  // ---------------------------------------------------------------------------
+  // Controls.
+
+  /** Per-piece priorities (PiecePriority values), from file priorities. */
+  setPiecePriorities(priorities: Uint8Array): void {
+    this.#priorities = Uint8Array.from(priorities);
+    this.#wantedMissing = 0;
+    for (let i = 0; i < this.pieceCount; i++) if (!this.#have.has(i) && this.priority(i) !== PiecePriority.skip) this.#wantedMissing++;
+    for (const peer of this.#peers.values()) {
+      peer.wantedFromPeer = 0;
+      for (const i of peer.has.indices()) if (this.#wants(i)) peer.wantedFromPeer++;
+      this.#updateInterest(peer);
+    }
+    if (!this.complete) this.#completedEmitted = false;
+    else if (!this.#completedEmitted) {
+      this.#completedEmitted = true;
+      this.out.push({ kind: "event", event: { type: "completed" } });
+    }
+    this.#fillAll();
+  }
+
+  setPlayheadPiece(index: number | null): void {
+    this.#playheadPiece = index === null ? null : Math.max(0, Math.min(this.pieceCount - 1, Math.floor(index)));
+    this.#fillAll();
+  }
+
+  /** Stop requesting (storage full, or the user paused); outstanding requests are cancelled. */
+  pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    for (const peer of this.#peers.values()) {
+      for (const r of this.#downloads.releasePeer(peer.key)) this.#sendCancel(peer.key, r.index, r.block, false);
+      this.#updateInterest(peer);
+    }
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    for (const peer of this.#peers.values()) this.#updateInterest(peer);
+    this.#fillAll();
+  }
+
+  /** Timers: rechoke, snub detection, request timeouts. Call every 100-1000 ms. */
+  tick(): void {
+    const now = this.#clock.nowMs();
+    // Anti-snubbing (Cohen 2003): requests out, nothing received for snubTimeoutMs.
+    for (const peer of this.#peers.values()) {
+      const waiting = this.#downloads.inFlight(peer.key) > 0;
+      peer.snubbed = waiting && now - peer.lastProgressMs >= this.settings.snubTimeoutMs;
+    }
+    // Request timeouts: re-issue elsewhere.
+    const expired = this.#downloads.expired(now, this.settings.requestTimeoutMs);
+    for (const r of expired) {
+      const slow = this.#peers.get(r.peer as ConnectionId);
+      if (slow !== undefined) slow.timedOut = true;
+      this.#downloads.release(r.index, r.block, r.peer);
+      this.#sendCancel(r.peer as ConnectionId, r.index, r.block);
+    }
+    if (now >= this.#nextRechokeMs) {
+      this.#nextRechokeMs = now + this.settings.rechokeIntervalMs;
+      this.#rechokeNow();
+    }
+    this.#fillAll();
+  }
+
+  // ---------------------------------------------------------------------------
+  // Internals.
+
+  #send(peer: ConnectionId, message: WireMessage): void {
+    this.out.push({ kind: "send", peer, message });
+  }
+
+  #sendCancel(peer: ConnectionId, index: number, block: number, release = true): void {
+    if (!this.#peers.has(peer)) return;
+    if (release) this.#downloads.release(index, block, peer);
+    const begin = block * blockBytes;
+    this.#send(peer, { type: "cancel", index, begin, length: Math.min(blockBytes, this.pieceBytes(index) - begin) });
+  }
+
+  #checkIndex(peer: PeerState, index: number): boolean {
+    if (Number.isInteger(index) && index >= 0 && index < this.pieceCount) return true;
+    this.out.push({ kind: "close", peer: peer.key, reason: `piece index ${index} out of range` });
+    return false;
+  }
+
+  #wants(i: number): boolean {
+    return !this.#have.has(i) && this.priority(i) !== PiecePriority.skip;
+  }
+
+  #peerHas(peer: PeerState, i: number): void {
+    if (!peer.has.set(i)) return;
+    this.availability.increment(i);
+    if (this.#wants(i)) peer.wantedFromPeer++;
+  }
+
+  #updateInterest(peer: PeerState): void {
+    const interested = !this.#paused && peer.wantedFromPeer > 0;
+    if (interested === peer.amInterested) return;
+    peer.amInterested = interested;
+    this.#send(peer.key, { type: interested ? "interested" : "not-interested" });
+  }
+
+  #unchokedCount(): number {
+    let n = 0;
+    for (const p of this.#peers.values()) if (!p.amChoking) n++;
+    return n;
+  }
+
+  #setChoke(peer: PeerState, choke: boolean, optimistic: boolean): void {
+    const now = this.#clock.nowMs();
+    if (peer.amChoking === choke) {
+      if (peer.optimistic !== optimistic && !choke) {
+        peer.optimistic = optimistic;
+        this.out.push({ kind: "event", event: { type: "choke-changed", id: peer.key, amChoking: false, optimistic } });
+      }
+      return;
+    }
+    peer.amChoking = choke;
+    peer.optimistic = !choke && optimistic;
+    if (choke) {
+      peer.lastChokedAtMs = now;
+      peer.unchokedSinceMs = null;
+      // BEP 6: choking rejects queued requests explicitly; BEP 3: they are simply dropped.
+      if (peer.fast) for (const r of peer.uploadQueue) this.#send(peer.key, { type: "reject", ...r });
+      peer.uploadQueue.length = 0;
+      this.#readyUploads.delete(peer.key);
+    } else {
+      peer.unchokedSinceMs = now;
+    }
+    this.#send(peer.key, { type: choke ? "choke" : "unchoke" });
+    this.out.push({ kind: "event", event: { type: "choke-changed", id: peer.key, amChoking: choke, optimistic: peer.optimistic } });
+  }
+
+  #rechokeNow(): void {
+    const now = this.#clock.nowMs();
+    const snapshots: ChokerPeer[] = [];
+    for (const p of this.#peers.values()) {
+      snapshots.push({
+        key: p.key,
+        peerInterested: p.peerInterested,
+        downloadRateBytesPerS: p.down.rate(now),
+        uploadRateBytesPerS: p.up.rate(now),
+        snubbed: p.snubbed,
+        connectedAtMs: p.connectedAtMs,
+        amChoking: p.amChoking,
+        unchokedSinceMs: p.unchokedSinceMs,
+        lastChokedAtMs: p.lastChokedAtMs,
+      });
+    }
+    const decision = rechoke(snapshots, this.#optimistic, now, this.complete, this.settings, this.#random);
+    this.#optimistic = decision.optimistic;
+    for (const p of this.#peers.values()) {
+      const unchoke = decision.unchoked.has(p.key);
+      this.#setChoke(p, !unchoke, unchoke && decision.optimistic.key === p.key);
+    }
+  }
+
+  #onRequest(peer: PeerState, index: number, begin: number, length: number): void {
+    const s = this.settings;
+    if (length > s.maxRequestBytes) {
+      this.out.push({ kind: "close", peer: peer.key, reason: `request of ${length} bytes exceeds ${s.maxRequestBytes}` });
+      return;
+    }
+    const valid =
+      Number.isInteger(index) && index >= 0 && index < this.pieceCount && length > 0 && begin >= 0 && begin + length <= this.pieceBytes(index);
+    const reject = (): void => {
+      if (peer.fast) this.#send(peer.key, { type: "reject", index, begin, length });
+    };
+    if (!valid || !this.#have.has(index) || peer.amChoking || peer.uploadQueue.length >= s.maxQueuedUploadRequests) {
+      reject();
+      return;
+    }
+    peer.uploadQueue.push({ index, begin, length });
+    this.#readyUploads.add(peer.key);
+  }
+
+  #onBlock(peer: PeerState, index: number, begin: number, data: Uint8Array): void {
+    const now = this.#clock.nowMs();
+    if (!Number.isInteger(index) || index < 0 || index >= this.pieceCount || begin % blockBytes !== 0) return;
+    const block = begin / blockBytes;
+    const expected = Math.min(blockBytes, this.pieceBytes(index) - begin);
+    if (data.length !== expected || this.#have.has(index)) return;
+    peer.down.add(data.length, now);
+    this.#rate.down.add(data.length, now);
+    peer.lastProgressMs = now;
+    peer.snubbed = false;
+    peer.timedOut = false;
+    const arrival = this.#downloads.received(index, block, peer.key);
+    if (arrival.accepted) {
+      this.out.push({ kind: "block", peer: peer.key, index, begin, data });
+      // Endgame (Cohen 2003): cancel the duplicates.
+      for (const other of arrival.cancelFrom) this.#sendCancel(other as ConnectionId, index, block, false);
+      if (arrival.pieceComplete) this.out.push({ kind: "verify", index });
+    }
+    this.#fill(peer);
+    if (arrival.cancelFrom.length > 0) for (const other of arrival.cancelFrom) this.#fillKey(other as ConnectionId);
+  }
+
+  #ownerOk(i: number, key: string): boolean {
+    if (!this.#parole.has(i)) return true;
+    const owner = this.#parole.get(i);
+    return owner === null || owner === key;
+  }
+
+  #ownsAnyBlock(index: number, key: ConnectionId): boolean {
+    for (const r of this.#downloads.requestsOf(key)) if (r.index === index) return true;
+    return false;
+  }
+
+  #releaseParoleOwner(key: ConnectionId): void {
+    for (const [i, owner] of this.#parole) if (owner === key) this.#parole.set(i, null);
+  }
+
+  #fillKey(key: ConnectionId): void {
+    const p = this.#peers.get(key);
+    if (p !== undefined) this.#fill(p);
+  }
+
+  /** Tops up every peer; peers whose requests timed out or who snub us come last. */
+  #fillAll(): void {
+    for (const p of this.#peers.values()) if (!p.timedOut && !p.snubbed) this.#fill(p);
+    for (const p of this.#peers.values()) if (p.timedOut || p.snubbed) this.#fill(p);
+  }
+
+  /** Tops up the requests in flight to `peer` (request pipelining). */
+  #fill(peer: PeerState): void {
+    if (this.#paused || !peer.amInterested) return;
+    if (peer.peerChoking && peer.allowedFast.size === 0) return;
+    const now = this.#clock.nowMs();
+    const inFlight = this.#downloads.inFlight(peer.key);
+    const depth = peer.timedOut || peer.snubbed ? 1 : requestQueueDepth(peer.down.rate(now), this.settings);
+    const want = depth - inFlight;
+    if (want <= 0) return;
+    const picks = pickBlocks(this, peer.picker, want, this.#random, this.settings);
+    if (picks.length > 0 && inFlight === 0) peer.lastProgressMs = now;
+    for (const pick of picks) {
+      this.#downloads.markRequested(pick.index, pick.block, peer.key, now);
+      if (this.#parole.get(pick.index) === null) this.#parole.set(pick.index, peer.key);
+      const begin = pick.block * blockBytes;
+      this.#send(peer.key, { type: "request", index: pick.index, begin, length: Math.min(blockBytes, this.pieceBytes(pick.index) - begin) });
+    }
+  }
+}
