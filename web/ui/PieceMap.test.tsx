@@ -3,7 +3,7 @@ import { cleanup, render, screen } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import { PieceState } from "../../core/engine/session-types.ts";
 import { PieceMap } from "./PieceMap.tsx";
-import { countPieces, lightPalette, pieceCellColour, pieceGrid, pieceMapSummary } from "./pieceMapModel.ts";
+import { countPieces, distributedCopies, lightPalette, pieceCellColour, pieceGrid, pieceMapSummary } from "./pieceMapModel.ts";
 
 afterEach(cleanup);
 
@@ -86,5 +86,14 @@ describe("<PieceMap>", () => {
     render(<PieceMap pieceStates={states("*")} availability={avail("0")} />);
     expect(screen.getByText("Have")).toBeTruthy();
     expect(screen.getByText("Downloading")).toBeTruthy();
+  });
+});
+
+describe("distributedCopies", () => {
+  it("counts whole copies plus the share of pieces above the rarest", () => {
+    expect(distributedCopies(avail("2223333"))).toBeCloseTo(2 + 4 / 7);
+    expect(distributedCopies(avail("1111"))).toBe(1);
+    expect(distributedCopies(avail("0111"))).toBeCloseTo(0.75);
+    expect(distributedCopies(new Uint16Array(0))).toBe(0);
   });
 });

@@ -6,6 +6,7 @@ import { FileList } from "./FileList.tsx";
 import { formatBytes, formatDuration, formatPercent, formatRate, formatRatio, percentValue } from "./format.ts";
 import { PeersTable } from "./PeersTable.tsx";
 import { PieceMap } from "./PieceMap.tsx";
+import { distributedCopies } from "./pieceMapModel.ts";
 import { saveStream } from "./save.ts";
 import { ShareCard } from "./ShareCard.tsx";
 import { SpeedChart } from "./SpeedChart.tsx";
@@ -23,9 +24,9 @@ export function ProgressBar({ label, value, text }: { readonly label: string; re
   );
 }
 
-function Stat({ label, value }: { readonly label: string; readonly value: string }) {
+function Stat({ label, value, title }: { readonly label: string; readonly value: string; readonly title?: string }) {
   return (
-    <div className="stat">
+    <div className="stat" title={title}>
       <dt>{label}</dt>
       <dd>{value}</dd>
     </div>
@@ -110,6 +111,9 @@ export function TransferCard({ infoHash, highlight = false }: { readonly infoHas
         <Stat label="Ratio" value={formatRatio(view.uploadedBytes, view.downloadedBytes)} />
         <Stat label="Peers" value={String(view.peers.length)} />
         <Stat label="Uploaded" value={formatBytes(view.uploadedBytes)} />
+        {view.pieceCount > 0 ? (
+          <Stat label="Copies on peers" value={distributedCopies(view.availability).toFixed(2)} title="Complete copies the connected peers hold between them; from 1.00 every piece is on some peer" />
+        ) : null}
       </dl>
 
       {view.status !== "hashing" && view.shareLink ? <ShareCard link={view.shareLink} showQr={highlight} /> : null}

@@ -118,3 +118,18 @@ export function pieceGrid(pieceCount: number, widthPx: number, maxHeightPx = 160
   const gapPx = cell >= 6 ? 1 : 0;
   return { cellPx: cell, gapPx, columns, rows, heightPx: rows * cell };
 }
+
+/**
+ * Distributed copies, as classic BitTorrent clients show "availability": the
+ * number of complete copies the connected peers hold between them. With m the
+ * rarest piece's availability and k the pieces held by more than m peers,
+ * copies = m + k / pieceCount. At 1.0 or more every piece is on some peer.
+ */
+export function distributedCopies(availability: Uint16Array): number {
+  if (availability.length === 0) return 0;
+  let min = Infinity;
+  for (const a of availability) if (a < min) min = a;
+  let above = 0;
+  for (const a of availability) if (a > min) above++;
+  return min + above / availability.length;
+}

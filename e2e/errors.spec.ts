@@ -1,0 +1,76 @@
+// Errors a person must understand, in a real browser: no WebRTC, no IndexedDB,
+// an unreachable tracker (retrying, with a countdown) and no peers yet, and a
+// storage quota too small for a download (paused, explained, nothing lost).
+import { expect, test } from "@playwright/test";
+import { makeFolder, screenshot, shareFolder, transfer, waitForProgress, waitForStatus } from "./helpers.ts";
+
+test("a browser without WebRTC is told why SwarmDrop cannot run", async ({ page }) => {
+  await page.addInitScript(() => {
+    const w = window as unknown as Record<string, unknown>;
+    delete w.RTCPeerConnection;
+    delete w.webkitRTCPeerConnection;
+    delete w.RTCDataChannel;
+  });
+  await page.goto("/");
+  const alert = page.getByRole("alert").filter({ hasText: "This browser cannot run SwarmDrop" });
+  await expect(alert).toBeVisible();
+  await expect(alert).toContainText(/WebRTC/);
+  await expect(page.getByLabel("Add files")).toHaveCount(0);
+  await screenshot(page, "errors-no-webrtc");
+});
+
+test("a browser without IndexedDB is told why SwarmDrop cannot run", async ({ page }) => {
+  await page.addInitScript(() => {
+    Object.defineProperty(window, "indexedDB", { value: undefined, configurable: true });
+  });
+  await page.goto("/");
+  const alert = page.getByRole("alert").filter({ hasText: "This browser cannot run SwarmDrop" });
+  await expect(alert).toBeVisible();
+  await expect(alert).toContainText(/IndexedDB|storage/i);
+});
+
+test("an unreachable tracker shows a retry countdown, and no peers says to keep the sharing page open", async ({ page }) => {
+  const hash = "9f".repeat(20);
+  await page.goto(`/#magnet:?xt=urn:btih:${hash}&dn=lonely&tr=${encodeURIComponent("ws://127.0.0.1:9/announce")}`);
+  const region = transfer(page, "lonely");
+  await expect(region).toBeVisible();
+  await expect(region.getByText("Waiting for peers — keep this page open on the sharing device")).toBeVisible();
+  const retry = region.getByText(/127\.0\.0\.1:9 unreachable.*retrying in \d+ s/);
+  await expect(retry).toBeVisible({ timeout: 30_000 });
+  const first = await retry.textContent();
+  await expect.poll(async () => retry.textContent().catch(() => first), { timeout: 5_000 }).not.toBe(first);
+  await screenshot(page, "errors-tracker-retrying");
+});
+
+test("a download past the storage quota pauses, explains, and resumes with nothing lost", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const folder = makeFolder("big", [{ path: "one.bin", sizeBytes: 6_000_000 }, { path: "two.bin", sizeBytes: 6_000_001 }], 7);
+  const seedContext = await browser.newContext();
+  const leechContext = await browser.newContext({ acceptDownloads: true });
+  try {
+    const seed = await seedContext.newPage();
+    await seed.goto("/");
+    const link = await shareFolder(seed, folder);
+    await waitForStatus(seed, folder.name, "seeding");
+
+    const leech = await leechContext.newPage();
+    await leech.goto("/");
+    const origin = new URL(leech.url()).origin;
+    const cdp = await leechContext.newCDPSession(leech);
+    await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: 4_000_000 });
+    await leech.goto(link);
+    await waitForStatus(leech, folder.name, "paused", 90_000);
+    const region = transfer(leech, folder.name);
+    await expect(region.getByText(/Paused: .*Nothing is lost/)).toBeVisible();
+    await screenshot(leech, "errors-storage-full");
+    const kept = Number(await region.getByRole("progressbar", { name: `${folder.name} progress` }).getAttribute("aria-valuenow"));
+
+    await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: 200_000_000 });
+    await region.getByRole("button", { name: "Resume" }).click();
+    await waitForProgress(leech, folder.name, Math.max(kept, 1));
+    await waitForProgress(leech, folder.name, 100, 90_000);
+  } finally {
+    await leechContext.close().catch(() => {});
+    await seedContext.close().catch(() => {});
+  }
+});

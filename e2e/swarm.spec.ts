@@ -1,0 +1,79 @@
+// The whole path through real Chromium and the real tracker: one seed shares a
+// folder, three downloaders in separate browser contexts open its link; one
+// reloads mid-way and resumes; the seed leaves once the downloaders hold every
+// piece between them, and they finish from each other. Every file each of them
+// saves through "Save <file name>" must be byte-identical to the original.
+import { expect, test, type BrowserContext, type Page } from "@playwright/test";
+import { expectAllSavedIdentical, makeFolder, progressOf, screenshot, shareFolder, transfer, waitForProgress, waitForStatus } from "./helpers.ts";
+
+test("a seed and three downloaders: resume after reload, finish from each other, byte-identical files", async ({ browser }) => {
+  test.setTimeout(240_000);
+  const folder = makeFolder("album", [
+    { path: "a.bin", sizeBytes: 3_000_000 + 12_345 }, // not a multiple of any piece length
+    { path: "empty.txt", sizeBytes: 0 },
+    { path: "notes.txt", sizeBytes: 1_001 },
+    { path: "sub/c.bin", sizeBytes: 4_194_304 + 7 },
+    { path: "sub/deeper/d.bin", sizeBytes: 2_333_333 },
+  ]);
+  const contexts: BrowserContext[] = [];
+  const open = async (): Promise<Page> => {
+    const context = await browser.newContext({ acceptDownloads: true });
+    contexts.push(context);
+    return context.newPage();
+  };
+
+  try {
+    const seed = await open();
+    await seed.goto("/");
+    const link = await shareFolder(seed, folder);
+    await waitForStatus(seed, folder.name, "seeding");
+    await expect(transfer(seed, folder.name).getByRole("button", { name: "Save sub/c.bin", exact: true })).toBeVisible();
+    await screenshot(seed, "swarm-seed-shared");
+
+    const downloaders: Page[] = [];
+    for (let i = 0; i < 3; i++) {
+      const page = await open();
+      await page.goto(link);
+      downloaders.push(page);
+    }
+    for (const page of downloaders) {
+      const region = transfer(page, folder.name);
+      await expect(region).toBeVisible({ timeout: 30_000 });
+      await expect(region.getByText("empty.txt")).toBeVisible({ timeout: 60_000 });
+      await expect(region.getByText("sub/deeper/d.bin")).toBeVisible();
+    }
+
+    // Reload the third downloader mid-way: it must come back with what it had.
+    const [d0, d1, d2] = downloaders as [Page, Page, Page];
+    await waitForProgress(d2, folder.name, 1);
+    await screenshot(d2, "swarm-downloader-midway");
+    const before = await progressOf(d2, folder.name);
+    await d2.reload();
+    await expect(transfer(d2, folder.name)).toBeVisible({ timeout: 30_000 });
+    await waitForProgress(d2, folder.name, before, 30_000);
+
+    // The seed leaves once its peers hold every piece between them.
+    await expect
+      .poll(
+        async () => Number(await transfer(seed, folder.name).locator(".stat", { hasText: "Copies on peers" }).locator("dd").textContent().catch(() => "0")),
+        { timeout: 120_000, intervals: [100, 250] },
+      )
+      .toBeGreaterThanOrEqual(1);
+    await screenshot(seed, "swarm-seed-before-leaving");
+    const atSeedExit = await Promise.all(downloaders.map((p) => progressOf(p, folder.name)));
+    test.info().annotations.push({ type: "progress when the seed left", description: atSeedExit.join(", ") });
+    await seed.context().close();
+
+    for (const page of downloaders) {
+      await waitForProgress(page, folder.name, 100, 120_000);
+      await waitForStatus(page, folder.name, "seeding", 30_000);
+    }
+    await screenshot(d0, "swarm-downloader-done");
+
+    for (const page of [d0, d1, d2]) await expectAllSavedIdentical(page, folder);
+    // The reloaded downloader keeps seeding after it finished.
+    await waitForStatus(d2, folder.name, "seeding", 5_000);
+  } finally {
+    for (const context of contexts) await context.close().catch(() => {});
+  }
+});
