@@ -1,48 +1,51 @@
-// Minimal placeholder: serves the built app and accepts WebSocket upgrades.
-// The tracker issue replaces this with the real WebTorrent-compatible tracker.
-import { createServer } from "node:http";
-import { readFile } from "node:fs/promises";
-import { extname, join, normalize, resolve } from "node:path";
-import { WebSocketServer } from "ws";
+// Entry point: `tsx tracker/main.ts [flags]` (npm start / npm run serve, and
+// Playwright's webServer with PORT and HOST=127.0.0.1). See --help.
+import { ConfigError, loadConfig } from "./config.ts";
+import { startTracker } from "./server.ts";
 
-const port = Number(process.env.PORT ?? 8000);
-const host = process.env.HOST ?? "0.0.0.0";
-const distDir = resolve(process.env.DIST_DIR ?? "dist");
-const types: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript",
-  ".css": "text/css",
-  ".svg": "image/svg+xml",
-  ".json": "application/json",
-  ".map": "application/json",
-  ".png": "image/png",
-  ".ico": "image/x-icon",
-  ".webmanifest": "application/manifest+json",
-};
-
-const server = createServer((req, res) => {
-  void (async () => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const relative = normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, "");
-    let file = join(distDir, relative);
-    if (!file.startsWith(distDir)) file = join(distDir, "index.html");
-    try {
-      if (file.endsWith("/")) file = join(file, "index.html");
-      const body = await readFile(file);
-      res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
-      res.end(body);
-    } catch {
-      try {
-        const body = await readFile(join(distDir, "index.html"));
-        res.writeHead(200, { "content-type": types[".html"]! });
-        res.end(body);
-      } catch {
-        res.writeHead(503, { "content-type": "text/plain" });
-        res.end("The web app is not built: run `npm run build` first.\n");
-      }
+async function main(): Promise<void> {
+  let result;
+  try {
+    result = loadConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`swarmdrop tracker: ${err.message}`);
+      process.exit(2);
     }
-  })();
+    throw err;
+  }
+  if (result.kind === "help") {
+    console.log(result.text);
+    return;
+  }
+  const config = result.config;
+  const tracker = await startTracker(config);
+  console.log(`SwarmDrop tracker listening on http://localhost:${tracker.port}`);
+  if (config.redisUrl) console.log(`sharing swarms through Redis as process ${tracker.processId}`);
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    if (!config.quiet) console.log(`${signal}: closing the tracker`);
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    tracker.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(`error while closing: ${String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  // A bug reached by one client's message must not take every other client down with it.
+  process.on("uncaughtException", (err) => console.error(`uncaught exception (tracker keeps running): ${err.stack ?? String(err)}`));
+  process.on("unhandledRejection", (err) => console.error(`unhandled rejection (tracker keeps running): ${String(err)}`));
+}
+
+main().catch((err: unknown) => {
+  console.error(`swarmdrop tracker failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
 });
-const wss = new WebSocketServer({ server });
-wss.on("connection", (socket) => socket.on("message", () => socket.send(JSON.stringify({ "failure reason": "tracker not implemented yet" }))));
-server.listen(port, host, () => console.log(`SwarmDrop on http://localhost:${port}`));
