@@ -39,7 +39,9 @@ function useWidth(ref: RefObject<HTMLElement | null>): number {
 }
 
 export function PieceMap({ pieceStates, availability }: PieceMapProps) {
-  const counts = useMemo(() => countPieces(pieceStates, availability), [pieceStates, availability]);
+  // Counted and painted on every render: the arrays may be refilled in place by
+  // the projection, and 10 000 pieces cost well under a millisecond.
+  const counts = countPieces(pieceStates, availability);
   const summary = pieceMapSummary(counts);
   const wrapRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
@@ -77,7 +79,7 @@ export function PieceMap({ pieceStates, availability }: PieceMapProps) {
       const y = Math.floor(i / grid.columns) * grid.cellPx;
       ctx.fillRect(x, y, size, size);
     }
-  }, [grid, pieceStates, availability, counts.maxAvailability, palette]);
+  });
 
   return (
     <figure className="piece-map">

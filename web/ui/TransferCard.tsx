@@ -13,11 +13,20 @@ import { SpeedChart } from "./SpeedChart.tsx";
 import { needsClock, statusLabel, transferMessages } from "./transferModel.ts";
 import { useNow } from "./useNow.ts";
 
-export function ProgressBar({ label, value, text }: { readonly label: string; readonly value: number; readonly text: string }) {
+/** value null: indeterminate (no aria-valuenow), for work whose size is not known yet. */
+export function ProgressBar({ label, value, text }: { readonly label: string; readonly value: number | null; readonly text: string }) {
   return (
     <div className="progress">
-      <div role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={value} aria-valuetext={text} className="bar">
-        <div className="fill" style={{ width: `${value}%` }} />
+      <div
+        role="progressbar"
+        aria-label={label}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        {...(value === null ? {} : { "aria-valuenow": value })}
+        aria-valuetext={text}
+        className={value === null ? "bar indeterminate" : "bar"}
+      >
+        <div className="fill" style={value === null ? undefined : { width: `${value}%` }} />
       </div>
       <span className="progress-text">{text}</span>
     </div>
@@ -196,7 +205,7 @@ export function PendingShareCard({ id }: { readonly id: number }) {
         <span className="badge status-hashing">Hashing</span>
       </header>
       <div className="hashing">
-        <ProgressBar label={`Hashing ${share.name}`} value={0} text={`Preparing ${share.fileCount} ${share.fileCount === 1 ? "file" : "files"}, ${formatBytes(share.totalBytes)}`} />
+        <ProgressBar label={`Hashing ${share.name}`} value={null} text={`Hashing ${share.fileCount} ${share.fileCount === 1 ? "file" : "files"}, ${formatBytes(share.totalBytes)}`} />
         <button type="button" className="secondary" onClick={() => actions.cancelShare(share.id)}>
           Cancel
         </button>

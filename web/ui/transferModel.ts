@@ -49,6 +49,7 @@ export function transferMessages(view: TransferView, nowMs: number): TransferMes
         : { kind: "info", text: "Paused. Press Resume to continue." },
     );
   }
+  if (view.status !== "error" && view.status !== "paused" && view.message) out.push({ kind: "warning", text: view.message });
   for (const tracker of view.trackers) {
     const m = trackerMessage(tracker, nowMs);
     if (m) out.push(m);
