@@ -1,0 +1,145 @@
+// The tracker client against the real tracker (tracker/server.ts) over real
+// WebSockets (`ws`) on loopback. Node has no WebRTC here, so these clients
+// want no peers (no offers); offers and answers are exercised in Chromium by
+// e2e/transfer.spec.ts.
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { WebSocket, WebSocketServer } from "ws";
+import { infoHashFromBytes, makePeerId } from "../../core/ids.ts";
+import { defaultConfig } from "../../tracker/config.ts";
+import { startTracker, type RunningTracker } from "../../tracker/server.ts";
+import { TrackerClient, TrackerUrlError, type SignalingPeer, type TrackerClientComponents, type WebSocketLike } from "./tracker-client.ts";
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function tracker(port: number): Promise<RunningTracker> {
+  const t = await startTracker(defaultConfig({ port, host: "127.0.0.1", quiet: true, distDir: null }));
+  return t;
+}
+
+function components(left: number | null): TrackerClientComponents<SignalingPeer> & { changes: number } {
+  const c = {
+    changes: 0,
+    createSocket: (url: string) => new WebSocket(url) as unknown as WebSocketLike,
+    createPeer: (): SignalingPeer => {
+      throw new Error("no WebRTC in this test");
+    },
+    randomBytes: (n: number) => new Uint8Array(randomBytes(n)),
+    nowMs: () => Date.now(),
+    stats: () => ({ uploaded: 0, downloaded: 0, left }),
+    wantedPeers: () => 0,
+    onPeer: () => undefined,
+    onChange: () => {
+      c.changes++;
+    },
+  };
+  return c;
+}
+
+async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const infoHash = infoHashFromBytes(new Uint8Array(randomBytes(20)));
+const peer = () => makePeerId((n) => new Uint8Array(randomBytes(n)));
+
+describe("TrackerClient with the real tracker", () => {
+  it("announces, and shows the swarm's seeders and leechers", async () => {
+    const port = await freePort();
+    const t = await tracker(port);
+    cleanups.push(() => t.close());
+    const url = `ws://127.0.0.1:${port}/announce`;
+    const seed = new TrackerClient({ announceUrl: url, infoHash, peerId: peer() }, components(0));
+    const leech = new TrackerClient({ announceUrl: url, infoHash, peerId: peer() }, components(1000));
+    cleanups.push(() => seed.stop(), () => leech.stop());
+    seed.start();
+    await until(() => seed.status.seeders === 1);
+    leech.start();
+    await until(() => leech.status.seeders === 1 && leech.status.leechers === 1);
+    expect(leech.status.state).toBe("connected");
+    expect(leech.status.retryAtMs).toBeNull();
+    // The tracker's interval (120 s by default) drives re-announces.
+    expect(leech.intervalMs).toBe(defaultConfig().announceIntervalMs);
+
+    // A stopped peer leaves the swarm: the other sees it on its next count.
+    leech.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    seed.scrape();
+    await until(() => seed.status.leechers === 0);
+  });
+
+  it("retries with backoff while the tracker is down and reconnects when it is back", async () => {
+    const port = await freePort();
+    let t = await tracker(port);
+    const url = `ws://127.0.0.1:${port}/announce`;
+    const client = new TrackerClient({ announceUrl: url, infoHash, peerId: peer() }, components(10));
+    cleanups.push(() => client.stop());
+    client.start();
+    await until(() => client.status.state === "connected" && client.status.leechers === 1);
+
+    const downAt = Date.now();
+    await t.close();
+    await until(() => client.status.state === "retrying");
+    const first = client.status.retryAtMs!;
+    // 1 s +-25% jitter.
+    expect(first - downAt).toBeGreaterThanOrEqual(700);
+    expect(first - downAt).toBeLessThan(1500);
+    expect(client.status.message).toMatch(/retrying in/);
+
+    // Still down at the first retry: the next delay doubles (2 s +-25%).
+    await until(() => client.status.state === "retrying" && client.status.retryAtMs !== first, 5000);
+    const second = client.status.retryAtMs!;
+    expect(second - first).toBeGreaterThanOrEqual(1400);
+
+    t = await tracker(port);
+    cleanups.push(() => t.close());
+    await until(() => client.status.state === "connected" && client.status.leechers === 1, 10_000);
+    expect(client.status.retryAtMs).toBeNull();
+  });
+
+  it("ignores malformed tracker messages, says so, and stays connected", async () => {
+    const port = await freePort();
+    const wss = new WebSocketServer({ port, host: "127.0.0.1" });
+    cleanups.push(() => new Promise<void>((r) => wss.close(() => r())));
+    wss.on("connection", (socket) => {
+      socket.once("message", () => {
+        socket.send("this is not JSON");
+        socket.send(JSON.stringify({ action: "announce", info_hash: "short", interval: 120 }));
+        socket.send(JSON.stringify({ action: "announce", interval: -5, info_hash: "x".repeat(20), complete: 1, incomplete: 0 }));
+      });
+    });
+    const c = components(5);
+    const client = new TrackerClient({ announceUrl: `ws://127.0.0.1:${port}/announce`, infoHash, peerId: peer() }, c);
+    cleanups.push(() => client.stop());
+    client.start();
+    await until(() => (client.status.message ?? "").includes("malformed") && c.changes >= 4);
+    expect(client.status.state).toBe("connected");
+    expect(client.status.message).toMatch(/ignored a malformed tracker message/);
+    expect(client.status.seeders).toBeNull();
+  });
+
+  it("refuses a tracker URL that is not ws:// or wss://", () => {
+    expect(() => new TrackerClient({ announceUrl: "http://example.test/announce", infoHash, peerId: peer() }, components(0))).toThrow(TrackerUrlError);
+    expect(() => new TrackerClient({ announceUrl: "not a url", infoHash, peerId: peer() }, components(0))).toThrow(TrackerUrlError);
+  });
+});
