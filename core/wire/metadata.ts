@@ -5,7 +5,8 @@
 // a data message followed by the piece's raw bytes. The info dict is cut into
 // 16 KiB pieces; only the last may be shorter.
 import { BencodeError, decodePrefix, dict, encode, isDict, isInt, type BValue } from "../bencode.ts";
-import { concatBytes } from "../bytes.ts";
+import { concatBytes, sha1, toHex } from "../bytes.ts";
+import type { InfoHash } from "../ids.ts";
 import { ProtocolViolation } from "./errors.ts";
 import { defaultMaxMetadataBytes } from "./extension.ts";
 
@@ -79,5 +80,279 @@ export function parseMetadataMessage(payload: Uint8Array, maxMetadataBytes: numb
     }
     default:
       return null;
+  }
+}
+
+// ---- serving (the side that has the info dict) --------------------------------
+
+/**
+ * Answers one ut_metadata request from our info dict: the piece's data, or a
+ * reject when we do not have the metadata or the piece is out of range (BEP 9).
+ */
+export function answerMetadataRequest(infoBytes: Uint8Array | null, piece: number): MetadataMessage {
+  if (infoBytes === null || !Number.isInteger(piece) || piece < 0 || piece >= metadataPieceCount(infoBytes.length)) {
+    return { type: "reject", piece };
+  }
+  const start = piece * metadataPieceBytes;
+  return { type: "data", piece, totalSize: infoBytes.length, data: infoBytes.subarray(start, start + metadataPieceBytes) };
+}
+
+// ---- fetching (joined from a magnet link) --------------------------------------
+
+export interface MetadataFetcherInit {
+  readonly infoHash: InfoHash;
+  /** Largest info dict accepted (default 16 MiB). */
+  readonly maxMetadataBytes?: number;
+  /** A request unanswered this long goes to another peer. */
+  readonly requestTimeoutMs?: number;
+  /** Requests in flight per peer. */
+  readonly maxRequestsPerPeer?: number;
+  /** A peer that rejected or timed out on a piece is not asked for it again for this long. */
+  readonly retryAfterMs?: number;
+  /** SHA-1; defaults to core/bytes.ts (WebCrypto). */
+  readonly sha1?: (data: Uint8Array) => Promise<Uint8Array>;
+}
+
+export interface MetadataRequestIntent<K> {
+  readonly peer: K;
+  readonly piece: number;
+}
+
+export type MetadataDataResult =
+  /** Stored; more pieces are missing. */
+  | "stored"
+  /** Stored, and every piece is in: call verify(). */
+  | "complete"
+  /** Not a piece we asked this peer for (late after a timeout, or never asked): ignored. */
+  | "unrequested"
+  /** total_size differs from the size being fetched: ignored, and the peer is not asked again. */
+  | "size-mismatch";
+
+export type MetadataVerifyResult<K> =
+  | { readonly ok: true; readonly infoBytes: Uint8Array }
+  /** SHA-1 mismatch: everything is discarded; the peers that sent pieces are not asked again. */
+  | { readonly ok: false; readonly contributors: readonly K[] };
+
+interface FetchPeer {
+  readonly size: number;
+  outstanding: number;
+  /** piece -> time before which this peer is not asked for it again. */
+  readonly avoid: Map<number, number>;
+}
+
+interface Attempt<K> {
+  readonly size: number;
+  readonly buffer: Uint8Array;
+  readonly received: Uint8Array;
+  receivedCount: number;
+  /** piece -> who sent it. */
+  readonly from: Map<number, K>;
+  /** piece -> the request in flight. */
+  readonly inFlight: Map<number, { readonly peer: K; readonly sentAtMs: number }>;
+}
+
+/**
+ * BEP 9 fetch of the info dict from several peers at once. The session tells
+ * it which peers offer metadata (metadata_size from their extended
+ * handshakes), sends the requests it hands out, and feeds back data, rejects
+ * and ticks. Pieces go to the least-loaded peer; rejected or timed-out pieces
+ * go to others. When all pieces are in, verify() checks SHA-1 == infohash.
+ *
+ * Peers may disagree on metadata_size: the size most peers announce is
+ * fetched; if it fails verification, its contributors are dropped and the next
+ * size is tried. Memory: one buffer of at most maxMetadataBytes.
+ */
+export class MetadataFetcher<K = string> {
+  readonly infoHash: InfoHash;
+  readonly maxMetadataBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly maxRequestsPerPeer: number;
+  readonly retryAfterMs: number;
+  readonly #sha1: (data: Uint8Array) => Promise<Uint8Array>;
+  readonly #peers = new Map<K, FetchPeer>();
+  /** Peers that contributed to a failed attempt or lied about the size: never asked again. */
+  readonly #excluded = new Set<K>();
+  #attempt: Attempt<K> | null = null;
+  #verified: Uint8Array | null = null;
+
+  constructor(init: MetadataFetcherInit) {
+    this.infoHash = init.infoHash;
+    this.maxMetadataBytes = init.maxMetadataBytes ?? defaultMaxMetadataBytes;
+    this.requestTimeoutMs = init.requestTimeoutMs ?? 10_000;
+    this.maxRequestsPerPeer = init.maxRequestsPerPeer ?? 2;
+    this.retryAfterMs = init.retryAfterMs ?? 30_000;
+    this.#sha1 = init.sha1 ?? sha1;
+  }
+
+  /** The verified info dict, once verify() succeeded. */
+  get infoBytes(): Uint8Array | null {
+    return this.#verified;
+  }
+
+  /** The size being fetched, once chosen. */
+  get metadataSize(): number | null {
+    return this.#attempt?.size ?? null;
+  }
+
+  get receivedPieces(): number {
+    return this.#attempt?.receivedCount ?? 0;
+  }
+
+  get pieceCount(): number | null {
+    return this.#attempt === null ? null : metadataPieceCount(this.#attempt.size);
+  }
+
+  get peerCount(): number {
+    return this.#peers.size;
+  }
+
+  /**
+   * A peer offering metadata of `metadataSize` bytes (BEP 9 metadata_size).
+   * Returns false (and ignores the peer) when the size is out of bounds or the peer is excluded.
+   */
+  addPeer(peer: K, metadataSize: number): boolean {
+    if (!Number.isSafeInteger(metadataSize) || metadataSize < 1 || metadataSize > this.maxMetadataBytes) return false;
+    if (this.#excluded.has(peer) || this.#verified !== null) return false;
+    const existing = this.#peers.get(peer);
+    if (existing !== undefined && existing.size === metadataSize) return true;
+    if (existing !== undefined) this.removePeer(peer);
+    this.#peers.set(peer, { size: metadataSize, outstanding: 0, avoid: new Map() });
+    return true;
+  }
+
+  /** The peer is gone: its requests in flight are handed to others. */
+  removePeer(peer: K): void {
+    if (!this.#peers.delete(peer)) return;
+    const attempt = this.#attempt;
+    if (attempt === null) return;
+    for (const [piece, r] of attempt.inFlight) if (r.peer === peer) attempt.inFlight.delete(piece);
+  }
+
+  /**
+   * Requests to send now (the session calls sendMetadataRequest on each peer's
+   * connection). Each missing piece not in flight goes to the eligible peer
+   * with the fewest requests in flight.
+   */
+  nextRequests(nowMs: number): MetadataRequestIntent<K>[] {
+    if (this.#verified !== null) return [];
+    if (this.#attempt !== null && this.#peers.size > 0) {
+      const size = this.#attempt.size;
+      // Every peer offering this size is gone or excluded: start over with the size the others offer.
+      if (![...this.#peers.values()].some((p) => p.size === size)) this.#attempt = null;
+    }
+    const attempt = this.#attempt ?? this.#startAttempt();
+    if (attempt === null || attempt.receivedCount === metadataPieceCount(attempt.size)) return [];
+    const out: MetadataRequestIntent<K>[] = [];
+    const count = metadataPieceCount(attempt.size);
+    for (let piece = 0; piece < count; piece++) {
+      if (attempt.received[piece] === 1 || attempt.inFlight.has(piece)) continue;
+      let best: [K, FetchPeer] | null = null;
+      for (const entry of this.#peers) {
+        const [, p] = entry;
+        if (p.size !== attempt.size || p.outstanding >= this.maxRequestsPerPeer) continue;
+        const until = p.avoid.get(piece);
+        if (until !== undefined && until > nowMs) continue;
+        if (best === null || p.outstanding < best[1].outstanding) best = entry;
+      }
+      if (best === null) continue;
+      const [peer, p] = best;
+      p.avoid.delete(piece);
+      p.outstanding++;
+      attempt.inFlight.set(piece, { peer, sentAtMs: nowMs });
+      out.push({ peer, piece });
+    }
+    return out;
+  }
+
+  /** A data message (already validated by parseMetadataMessage). */
+  onData(peer: K, piece: number, totalSize: number, data: Uint8Array): MetadataDataResult {
+    const attempt = this.#attempt;
+    const r = attempt?.inFlight.get(piece);
+    if (attempt === null || r === undefined || r.peer !== peer) return "unrequested";
+    attempt.inFlight.delete(piece);
+    const p = this.#peers.get(peer);
+    if (p !== undefined) p.outstanding--;
+    if (totalSize !== attempt.size || data.length !== metadataPieceLength(attempt.size, piece)) {
+      this.#exclude(peer);
+      return "size-mismatch";
+    }
+    attempt.buffer.set(data, piece * metadataPieceBytes);
+    if (attempt.received[piece] !== 1) {
+      attempt.received[piece] = 1;
+      attempt.receivedCount++;
+    }
+    attempt.from.set(piece, peer);
+    return attempt.receivedCount === metadataPieceCount(attempt.size) ? "complete" : "stored";
+  }
+
+  /** A reject (BEP 9): the piece goes to another peer; this one is not asked for it for retryAfterMs. */
+  onReject(peer: K, piece: number, nowMs: number): void {
+    this.#release(peer, piece, nowMs);
+  }
+
+  /** Requests older than requestTimeoutMs are released to other peers. */
+  tick(nowMs: number): void {
+    const attempt = this.#attempt;
+    if (attempt === null) return;
+    for (const [piece, r] of attempt.inFlight) {
+      if (nowMs - r.sentAtMs >= this.requestTimeoutMs) this.#release(r.peer, piece, nowMs);
+    }
+  }
+
+  /**
+   * Once every piece is in: SHA-1 of the assembled info dict against the
+   * infohash (BEP 9). On success the bytes are kept (infoBytes); on failure
+   * the attempt is discarded and its contributors excluded.
+   */
+  async verify(): Promise<MetadataVerifyResult<K>> {
+    if (this.#verified !== null) return { ok: true, infoBytes: this.#verified };
+    const attempt = this.#attempt;
+    if (attempt === null || attempt.receivedCount !== metadataPieceCount(attempt.size)) {
+      throw new RangeError("verify() needs every metadata piece");
+    }
+    const digest = await this.#sha1(attempt.buffer);
+    if (this.#attempt !== attempt) throw new RangeError("the attempt changed during verification");
+    if (toHex(digest) === this.infoHash) {
+      this.#verified = attempt.buffer;
+      this.#attempt = null;
+      this.#peers.clear();
+      return { ok: true, infoBytes: attempt.buffer };
+    }
+    const contributors = [...new Set(attempt.from.values())];
+    this.#attempt = null;
+    for (const peer of contributors) this.#exclude(peer);
+    return { ok: false, contributors };
+  }
+
+  #startAttempt(): Attempt<K> | null {
+    const votes = new Map<number, number>();
+    for (const p of this.#peers.values()) votes.set(p.size, (votes.get(p.size) ?? 0) + 1);
+    let size: number | null = null;
+    for (const [s, n] of votes) if (size === null || n > votes.get(size)!) size = s;
+    if (size === null) return null;
+    const count = metadataPieceCount(size);
+    this.#attempt = { size, buffer: new Uint8Array(size), received: new Uint8Array(count), receivedCount: 0, from: new Map(), inFlight: new Map() };
+    return this.#attempt;
+  }
+
+  #release(peer: K, piece: number, nowMs: number): void {
+    const attempt = this.#attempt;
+    const r = attempt?.inFlight.get(piece);
+    if (attempt === null || r === undefined || r.peer !== peer) return;
+    attempt.inFlight.delete(piece);
+    const p = this.#peers.get(peer);
+    if (p === undefined) return;
+    p.outstanding--;
+    p.avoid.set(piece, nowMs + this.retryAfterMs);
+  }
+
+  #exclude(peer: K): void {
+    this.removePeer(peer);
+    this.#excluded.add(peer);
+    // Bounded: a peer key is excluded once; the session holds fewer connections than this.
+    if (this.#excluded.size > 10_000) {
+      const first = this.#excluded.values().next();
+      if (first.done !== true) this.#excluded.delete(first.value);
+    }
   }
 }
