@@ -378,6 +378,11 @@ export class TorrentEngine implements PickerView {
     }
   }
 
+  /** The driver could not send a request the engine asked for (the wire refused it): forget it. */
+  requestNotSent(key: ConnectionId, index: number, begin: number): void {
+    this.#downloads.release(index, Math.floor(begin / blockBytes), key);
+  }
+
   // ---------------------------------------------------------------------------
   // Uploading: the driver pulls queued requests when it has capacity to send.
 
