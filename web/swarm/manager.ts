@@ -52,6 +52,8 @@ export interface ManagerComponents {
   monotonicMs(): number;
   randomBytes(n: number): Uint8Array;
   readonly hashRunner?: HashRunner;
+  /** Awaited before any transfer starts (e.g. fetching ICE servers). */
+  prepare?(): Promise<void>;
 }
 
 export interface ManagerInit {
@@ -159,7 +161,7 @@ export class SwarmTransferManager implements TransferManager {
     this.#timers.push(setInterval(() => this.#tick(), this.#init.tickIntervalMs));
     this.#timers.push(setInterval(() => this.#emit(), this.#init.projectionIntervalMs));
     this.#timers.push(setInterval(() => this.#sample(), this.#init.sampleIntervalMs));
-    this.ready = this.#resumeStored().catch(() => undefined);
+    this.ready = (components.prepare?.() ?? Promise.resolve()).catch(() => undefined).then(() => this.#resumeStored()).catch(() => undefined);
   }
 
   // ------------------------------------------------------------ lifecycle
