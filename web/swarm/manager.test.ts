@@ -1,0 +1,182 @@
+// TransferManager with the real TorrentSession and the piece store over an
+// in-memory key-value store (Node has no IndexedDB or WebRTC: transfers
+// between browsers are proven in Chromium by e2e/transfer.spec.ts). No
+// trackers here, so no network.
+import { randomBytes } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import { TorrentSession } from "../../core/engine/session.ts";
+import { encodeTorrentFile, createTorrentFromBytes } from "../../core/metainfo.ts";
+import { memoryKv, type Kv } from "../adapters/piece-store.ts";
+import type { WebSocketLike } from "../adapters/tracker-client.ts";
+import { inThreadRunner } from "./hashing.ts";
+import { SwarmTransferManager, type SwarmPeer } from "./manager.ts";
+import type { TransferView } from "./types.ts";
+
+const managers: SwarmTransferManager[] = [];
+afterEach(() => {
+  for (const m of managers.splice(0)) m.close();
+});
+
+function manager(kv: Kv, trackers: string[] = []): SwarmTransferManager {
+  const m = new SwarmTransferManager(
+    { origin: "http://localhost:8000", defaultTrackers: trackers, unsupportedReason: null, tickIntervalMs: 50, projectionIntervalMs: 50 },
+    {
+      createSession: (init, components) => new TorrentSession(init, components),
+      kv,
+      createSocket: (): WebSocketLike => {
+        throw new Error("no network in this test");
+      },
+      createPeer: (): SwarmPeer => {
+        throw new Error("no WebRTC in this test");
+      },
+      nowMs: () => Date.now(),
+      monotonicMs: () => performance.now(),
+      randomBytes: (n) => new Uint8Array(randomBytes(n)),
+      hashRunner: inThreadRunner,
+    },
+  );
+  managers.push(m);
+  return m;
+}
+
+function bytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+const fileOf = (data: Uint8Array<ArrayBuffer>, name: string): File => new File([data], name);
+
+async function viewOf(m: SwarmTransferManager, infoHash: string, until: (v: TransferView) => boolean = () => true): Promise<TransferView> {
+  const start = Date.now();
+  for (;;) {
+    const v = m.views().find((x) => x.infoHash === infoHash);
+    if (v !== undefined && until(v)) return v;
+    if (Date.now() - start > 10_000) throw new Error(`timed out; last view: ${JSON.stringify(v && { status: v.status, message: v.message, stored: v.storedBytes })}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function blobBytes(blob: Blob): Promise<Uint8Array> {
+  return new Uint8Array(await blob.arrayBuffer());
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+  }
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+describe("SwarmTransferManager", () => {
+  const a = bytes(100_000, 1);
+  const b = bytes(33_333, 2);
+  const folder = () => [
+    { file: fileOf(b, "b.txt"), path: "Trip/notes/b.txt" },
+    { file: fileOf(a, "a.bin"), path: "Trip/a.bin" },
+  ];
+
+  it("shares a folder: seeding view, share link, files, saved bytes and zip identical to the originals", async () => {
+    const m = manager(memoryKv(), ["ws://localhost:8000/announce"]);
+    const seen: (readonly TransferView[])[] = [];
+    m.subscribe((list) => seen.push(list));
+    const infoHash = await m.share(folder());
+    const v = await viewOf(m, infoHash, (x) => x.status === "seeding");
+    expect(v.name).toBe("Trip");
+    expect(v.totalBytes).toBe(133_333);
+    expect(v.verifiedBytes).toBe(133_333);
+    expect(v.shareLink).toBe(`http://localhost:8000/#magnet:?xt=urn:btih:${infoHash}&dn=Trip&tr=ws%3A%2F%2Flocalhost%3A8000%2Fannounce`);
+    expect(v.files.map((f) => [f.path, f.lengthBytes, f.complete])).toEqual([
+      ["Trip/a.bin", 100_000, true],
+      ["Trip/notes/b.txt", 33_333, true],
+    ]);
+    expect(v.etaS).toBeNull();
+    // While hashing, the UI was shown a "hashing" entry named like the share.
+    expect(seen.some((list) => list.some((x) => x.status === "hashing" && x.name === "Trip"))).toBe(true);
+
+    expect(await blobBytes(await m.fileBlob(infoHash, 1))).toEqual(b);
+    const zip = Buffer.from(await readAll(m.zipStream(infoHash)));
+    // client-zip stores files uncompressed: each file's bytes appear whole, after its name.
+    expect(zip.indexOf(Buffer.from(a))).toBeGreaterThan(zip.indexOf(Buffer.from("Trip/a.bin")));
+    expect(zip.indexOf(Buffer.from(b))).toBeGreaterThan(zip.indexOf(Buffer.from("Trip/notes/b.txt")));
+  });
+
+  it("keeps seeding after a reload from the copy in storage, without re-hashing", async () => {
+    const kv = memoryKv();
+    const first = manager(kv);
+    const infoHash = await first.share(folder());
+    await viewOf(first, infoHash, (x) => x.storedBytes === 133_333);
+    first.close();
+
+    const reloaded = manager(kv);
+    await reloaded.ready;
+    const v = await viewOf(reloaded, infoHash);
+    expect(v.status).toBe("seeding");
+    expect(v.verifiedBytes).toBe(133_333);
+    expect(await blobBytes(await reloaded.fileBlob(infoHash, 0))).toEqual(a);
+  });
+
+  it("when storage is full, a share still seeds from the files and says it will not survive a reload", async () => {
+    const m = manager(memoryKv(40_000));
+    const infoHash = await m.share([{ file: fileOf(a, "a.bin"), path: "a.bin" }]);
+    const v = await viewOf(m, infoHash, (x) => x.message !== null);
+    expect(v.status).toBe("seeding");
+    expect(v.message).toMatch(/storage is full/);
+    expect(v.storedBytes).toBeLessThan(100_000);
+    expect(await blobBytes(await m.fileBlob(infoHash, 0))).toEqual(a);
+  });
+
+  it("opens a magnet link into fetching-metadata and refuses broken links with a clear error", async () => {
+    const m = manager(memoryKv(), ["ws://localhost:8000/announce"]);
+    const hash = "c9e15763f722f23e98a29decdfae341b98d53056";
+    const infoHash = await m.open({ link: `http://localhost:8000/#magnet:?xt=urn:btih:${hash}&dn=Cosmos&tr=wss%3A%2F%2Fother.example%2Fannounce&tr=udp%3A%2F%2Fx%3A1` });
+    expect(infoHash).toBe(hash);
+    const v = await viewOf(m, infoHash);
+    expect(v.status).toBe("fetching-metadata");
+    expect(v.name).toBe("Cosmos");
+    // Our tracker and the link's WebSocket tracker; UDP trackers are useless in a browser.
+    expect(v.trackers.map((t) => t.url)).toEqual(["ws://localhost:8000/announce", "wss://other.example/announce"]);
+    await expect(m.fileBlob(infoHash, 0)).rejects.toThrow(/fetching its file list/);
+
+    await expect(m.open({ link: "http://localhost:8000/#magnet:?xt=urn:btih:1234" })).rejects.toThrow(/infohash is 40 characters, got 4/);
+    await expect(m.open({ link: "hello" })).rejects.toThrow(/not a SwarmDrop link/);
+    expect(m.views()).toHaveLength(1);
+  });
+
+  it("opens a .torrent file with its file list, and refuses a broken one", async () => {
+    const m = manager(memoryKv());
+    const info = await createTorrentFromBytes("pics", [{ path: ["x.png"], data: bytes(5000, 3) }, { path: ["y.png"], data: bytes(7000, 4) }]);
+    const torrent = encodeTorrentFile(info, { announce: ["wss://tracker.example/announce"] });
+    const infoHash = await m.open({ torrentFile: new File([torrent as Uint8Array<ArrayBuffer>], "pics.torrent") });
+    const v = await viewOf(m, infoHash);
+    expect(v.status).toBe("connecting");
+    expect(v.files.map((f) => f.path)).toEqual(["pics/x.png", "pics/y.png"]);
+    expect(v.verifiedBytes).toBe(0);
+    await expect(m.fileBlob(infoHash, 0)).rejects.toThrow(/not complete yet/);
+
+    const broken = torrent.slice(0, torrent.length - 10);
+    await expect(m.open({ torrentFile: new File([broken], "broken.torrent") })).rejects.toThrow(/broken.torrent.*not a valid .torrent file/);
+  });
+
+  it("pauses, resumes and removes a transfer with everything it stored", async () => {
+    const kv = memoryKv();
+    const m = manager(kv);
+    const infoHash = await m.share([{ file: fileOf(b, "b.txt"), path: "b.txt" }]);
+    await viewOf(m, infoHash, (x) => x.storedBytes === 33_333);
+    m.pause(infoHash);
+    expect((await viewOf(m, infoHash)).status).toBe("paused");
+    m.resume(infoHash);
+    expect((await viewOf(m, infoHash)).status).toBe("seeding");
+    await m.remove(infoHash);
+    expect(m.views()).toEqual([]);
+    expect(await kv.keysWithPrefix("")).toEqual([]);
+  });
+});
