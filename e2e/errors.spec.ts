@@ -35,7 +35,7 @@ test("an unreachable tracker shows a retry countdown, and no peers says to keep 
   const region = transfer(page, "lonely");
   await expect(region).toBeVisible();
   await expect(region.getByText("Waiting for peers — keep this page open on the sharing device")).toBeVisible();
-  const retry = region.getByText(/127\.0\.0\.1:9 unreachable.*retrying in \d+ s/);
+  const retry = region.getByText(/127\.0\.0\.1:9 unreachable.*Retrying in \d+ s/);
   await expect(retry).toBeVisible({ timeout: 30_000 });
   const first = await retry.textContent();
   await expect.poll(async () => retry.textContent().catch(() => first), { timeout: 5_000 }).not.toBe(first);

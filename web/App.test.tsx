@@ -123,7 +123,7 @@ describe("<App>", () => {
     const alert = await screen.findByRole("alert");
     expect(manager.calls).toContain("open nope");
     expect(alert.textContent).toContain("This share link cannot be opened");
-    expect(alert.textContent).toContain("not a SwarmDrop link");
+    expect(alert.textContent).toContain("Not a SwarmDrop link");
     disconnect();
   });
 
@@ -174,15 +174,15 @@ describe("<App>", () => {
           status: "paused",
           message: "Browser storage is full.",
           bannedPeerCount: 2,
-          trackers: [{ url: "ws://tracker.example:8000/announce", state: "retrying", retryAtMs: 1_010_000, message: "connection refused", seeders: null, leechers: null }],
+          trackers: [{ url: "ws://tracker.example:8000/announce", state: "retrying", retryAtMs: 1_010_000, message: "connection refused; retrying in 10 s", seeders: null, leechers: null }],
         }),
       ]);
       const region = screen.getByRole("region", { name: "holiday" });
       expect(within(region).getByText(/Paused: Browser storage is full\. Nothing is lost/)).toBeTruthy();
       expect(within(region).getByText(/2 peers sent corrupt data and were banned/)).toBeTruthy();
-      expect(within(region).getByText(/tracker\.example:8000 unreachable \(connection refused\): retrying in 10 s/)).toBeTruthy();
+      expect(within(region).getByText("Tracker tracker.example:8000 unreachable (connection refused). Retrying in 10 s; peers already connected keep going.")).toBeTruthy();
       act(() => vi.advanceTimersByTime(3000));
-      expect(within(region).getByText(/retrying in 7 s/)).toBeTruthy();
+      expect(within(region).getByText(/Retrying in 7 s/)).toBeTruthy();
       fireEvent.click(within(region).getByRole("button", { name: "Resume" }));
       expect(manager.calls).toContain(`resume ${hash}`);
       disconnect();

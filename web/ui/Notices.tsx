@@ -1,6 +1,11 @@
 // Errors and confirmations for the whole page (bad links, failed shares, ...).
 import { useActions, useSwarm } from "../state/context.tsx";
 
+/** Engine messages start lower-case ("a hex infohash is ..."); shown alone they read as sentences. */
+export function sentence(text: string): string {
+  return text.length > 0 ? text[0]!.toUpperCase() + text.slice(1) : text;
+}
+
 export function Notices() {
   const notices = useSwarm((s) => s.notices);
   const actions = useActions();
@@ -10,7 +15,7 @@ export function Notices() {
         <div key={n.id} className={`notice ${n.kind}`} role={n.kind === "error" ? "alert" : "status"}>
           <div>
             <strong>{n.title}</strong>
-            <p>{n.message}</p>
+            <p>{sentence(n.message)}</p>
           </div>
           <button type="button" className="icon" aria-label={`Dismiss: ${n.title}`} onClick={() => actions.dismissNotice(n.id)}>
             ×

@@ -11,7 +11,7 @@ function peer(overrides: Partial<PeerSnapshot> & { readonly hex: string }): Peer
   const { hex, ...rest } = overrides;
   return {
     id: connectionId(`conn-${hex}`),
-    peerId: peerIdFromHex(hex.repeat(40).slice(0, 40)),
+    peerId: peerIdFromHex(`2d5344303130302d${hex.repeat(24)}`),
     client: null,
     amChoking: true,
     amInterested: false,

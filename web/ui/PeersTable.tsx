@@ -4,9 +4,12 @@
 import type { PeerSnapshot } from "../../core/engine/session-types.ts";
 import { formatPercent, formatRate } from "./format.ts";
 
-/** A short readable name: the client when it said one, else the start of its peer id. */
+/**
+ * A short readable name: the client when it said one, plus the end of its peer
+ * id (the start is the client's Azureus-style prefix, the same for everyone).
+ */
 export function peerLabel(peer: PeerSnapshot): string {
-  const id = peer.peerId ? peer.peerId.slice(0, 8) : String(peer.id).slice(0, 8);
+  const id = peer.peerId ? peer.peerId.slice(-8) : String(peer.id).slice(0, 8);
   return peer.client ? `${peer.client} (${id})` : id;
 }
 

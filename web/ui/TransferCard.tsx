@@ -92,7 +92,7 @@ export function TransferCard({ infoHash, highlight = false }: { readonly infoHas
       ) : (
         <ProgressBar
           label={`${view.name} progress`}
-          value={complete ? 100 : percentValue(view.verifiedBytes, view.totalBytes)}
+          value={complete ? 100 : view.totalBytes > 0 ? percentValue(view.verifiedBytes, view.totalBytes) : 0}
           text={
             view.totalBytes > 0
               ? `${formatBytes(view.verifiedBytes)} of ${formatBytes(view.totalBytes)} (${formatPercent(complete ? 1 : fraction)})`
@@ -116,7 +116,7 @@ export function TransferCard({ infoHash, highlight = false }: { readonly infoHas
       <dl className="stats">
         <Stat label="Download" value={formatRate(view.downloadRateBytesPerS)} />
         <Stat label="Upload" value={formatRate(view.uploadRateBytesPerS)} />
-        <Stat label="ETA" value={complete ? "done" : formatDuration(view.etaS)} />
+        <Stat label="ETA" value={complete ? "done" : view.status === "paused" || view.status === "error" ? "—" : formatDuration(view.etaS)} />
         <Stat label="Ratio" value={formatRatio(view.uploadedBytes, view.downloadedBytes)} />
         <Stat label="Peers" value={String(view.peers.length)} />
         <Stat label="Uploaded" value={formatBytes(view.uploadedBytes)} />

@@ -27,29 +27,41 @@ function trackerHost(url: string): string {
   }
 }
 
+/** The tracker client's own reason, without its static "; retrying in N s" (the countdown replaces it). */
+function trackerReason(message: string | null): string | null {
+  if (!message) return null;
+  const reason = message.replace(/[;,]?\s*retrying in \d+(?:\.\d+)?\s*(?:s|ms|seconds?)\b\.?/i, "").trim();
+  return reason || null;
+}
+
 export function trackerMessage(tracker: TrackerView, nowMs: number): TransferMessage | null {
   const host = trackerHost(tracker.url);
-  const why = tracker.message ? ` (${tracker.message})` : "";
+  const reason = trackerReason(tracker.message) ?? `cannot reach ${tracker.url}`;
   if (tracker.state === "retrying") {
     const seconds = tracker.retryAtMs === null ? null : Math.max(0, Math.ceil((tracker.retryAtMs - nowMs) / 1000));
-    const when = seconds === null ? "retrying soon" : seconds === 0 ? "retrying now" : `retrying in ${seconds} s`;
-    return { kind: "warning", text: `Tracker ${host} unreachable${why}: ${when}. Peers already connected keep going.` };
+    const when = seconds === null ? "Retrying soon" : seconds === 0 ? "Retrying now" : `Retrying in ${seconds} s`;
+    return { kind: "warning", text: `Tracker ${host} unreachable (${reason}). ${when}; peers already connected keep going.` };
   }
-  if (tracker.state === "failed") return { kind: "error", text: `Tracker ${host} failed${why}. New peers cannot find this transfer through it.` };
+  if (tracker.state === "failed") return { kind: "error", text: `Tracker ${host} failed (${reason}). New peers cannot find this transfer through it.` };
   return null;
+}
+
+/** Ends a message with a full stop when it has no punctuation of its own. */
+function withStop(text: string): string {
+  return /[.!?)]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`;
 }
 
 export function transferMessages(view: TransferView, nowMs: number): TransferMessage[] {
   const out: TransferMessage[] = [];
-  if (view.status === "error") out.push({ kind: "error", text: view.message ?? "This transfer stopped because of an error." });
+  if (view.status === "error") out.push({ kind: "error", text: view.message ? withStop(view.message) : "This transfer stopped because of an error." });
   if (view.status === "paused") {
     out.push(
       view.message
-        ? { kind: "warning", text: `Paused: ${view.message} Nothing is lost: the pieces already stored are kept. Free some space, then press Resume.` }
+        ? { kind: "warning", text: `Paused: ${withStop(view.message)} Nothing is lost: the pieces already stored are kept. Free some space, then press Resume.` }
         : { kind: "info", text: "Paused. Press Resume to continue." },
     );
   }
-  if (view.status !== "error" && view.status !== "paused" && view.message) out.push({ kind: "warning", text: view.message });
+  if (view.status !== "error" && view.status !== "paused" && view.message) out.push({ kind: "warning", text: withStop(view.message) });
   for (const tracker of view.trackers) {
     const m = trackerMessage(tracker, nowMs);
     if (m) out.push(m);
