@@ -39,8 +39,8 @@ test("a seed and three downloaders: resume after reload, finish from each other,
     for (const page of downloaders) {
       const region = transfer(page, folder.name);
       await expect(region).toBeVisible({ timeout: 30_000 });
-      await expect(region.getByText("empty.txt")).toBeVisible({ timeout: 60_000 });
-      await expect(region.getByText("sub/deeper/d.bin")).toBeVisible();
+      await expect(region.getByText("empty.txt", { exact: true })).toBeVisible({ timeout: 60_000 });
+      await expect(region.getByText("sub/deeper/d.bin", { exact: true })).toBeVisible();
     }
 
     // Reload the third downloader mid-way: it must come back with what it had.
@@ -48,6 +48,7 @@ test("a seed and three downloaders: resume after reload, finish from each other,
     await waitForProgress(d2, folder.name, 1);
     await screenshot(d2, "swarm-downloader-midway");
     const before = await progressOf(d2, folder.name);
+    expect(before, "the reload happens mid-way").toBeLessThan(100);
     await d2.reload();
     await expect(transfer(d2, folder.name)).toBeVisible({ timeout: 30_000 });
     await waitForProgress(d2, folder.name, before, 30_000);
@@ -62,6 +63,7 @@ test("a seed and three downloaders: resume after reload, finish from each other,
     await screenshot(seed, "swarm-seed-before-leaving");
     const atSeedExit = await Promise.all(downloaders.map((p) => progressOf(p, folder.name)));
     test.info().annotations.push({ type: "progress when the seed left", description: atSeedExit.join(", ") });
+    console.log(`reloaded downloader at ${before}%; downloaders at ${atSeedExit.join("%, ")}% when the seed left`);
     await seed.context().close();
 
     for (const page of downloaders) {
@@ -69,6 +71,9 @@ test("a seed and three downloaders: resume after reload, finish from each other,
       await waitForStatus(page, folder.name, "seeding", 30_000);
     }
     await screenshot(d0, "swarm-downloader-done");
+    await d1.emulateMedia({ colorScheme: "dark" });
+    await d1.setViewportSize({ width: 390, height: 844 });
+    await screenshot(d1, "swarm-downloader-phone-dark");
 
     for (const page of [d0, d1, d2]) await expectAllSavedIdentical(page, folder);
     // The reloaded downloader keeps seeding after it finished.
