@@ -197,6 +197,18 @@ describe("FrameDecoder", () => {
     expect(violationKind(() => new FrameDecoder({ expectHandshake: false }).push(hex("ffffffff")))).toBe("frame-too-large");
   });
 
+  it("applies a per-id payload bound as soon as the id arrives (piece over the agreed block size)", () => {
+    const maxPayloadBytes = (id: number): number | undefined => (id === 7 ? 8 + 16384 : undefined);
+    const ok = new FrameDecoder({ expectHandshake: false, maxPayloadBytes });
+    const block = new Uint8Array(16384);
+    expect(messagesOf(ok.push(encodeMessage({ type: "piece", index: 0, begin: 0, block })))).toHaveLength(1);
+    const over = new FrameDecoder({ expectHandshake: false, maxPayloadBytes });
+    expect(violationKind(() => over.push(hex("0000400a 07")))).toBe("frame-too-large");
+    expect(over.bufferedBytes).toBe(0);
+    // Other ids keep the overall bound only.
+    expect(new FrameDecoder({ expectHandshake: false, maxPayloadBytes }).push(hex("00008001 05"))).toEqual([]);
+  });
+
   it("stays failed after a violation", () => {
     const decoder = new FrameDecoder({ expectHandshake: false });
     expect(violationKind(() => decoder.push(hex("00000002 00 00")))).toBe("malformed-message");

@@ -235,6 +235,12 @@ export interface FrameDecoderInit {
   readonly expectHandshake?: boolean;
   /** Largest length prefix accepted; larger ones fail at once, before buffering (default 128 KiB + 9). */
   readonly maxFrameBytes?: number;
+  /**
+   * A tighter bound per message id on the payload (bytes after the id), checked
+   * as soon as the id byte arrives, before the body is buffered ("frame-too-large").
+   * Undefined for an id means only maxFrameBytes applies. E.g. piece: 8 + the agreed block size.
+   */
+  readonly maxPayloadBytes?: (id: number) => number | undefined;
 }
 
 /**
@@ -258,11 +264,13 @@ export class FrameDecoder {
   #bodyFill = 0;
   #awaitingHandshake: boolean;
   #maxFrameBytes: number;
+  readonly #maxPayloadBytes: ((id: number) => number | undefined) | undefined;
   #failure: ProtocolViolation | null = null;
 
   constructor(init: FrameDecoderInit = {}) {
     this.#awaitingHandshake = init.expectHandshake ?? true;
     this.#maxFrameBytes = init.maxFrameBytes ?? defaultMaxFrameBytes;
+    this.#maxPayloadBytes = init.maxPayloadBytes;
   }
 
   /** Bytes received but not yet decoded (part of a frame). */
@@ -336,6 +344,10 @@ export class FrameDecoder {
         const fixed = fixedPayloadBytes.get(id);
         if (fixed !== undefined && this.#frameLength !== 1 + fixed) {
           throw new ProtocolViolation("malformed-message", `${messageNames.get(id)} payload must be ${fixed} bytes, got ${this.#frameLength - 1}`);
+        }
+        const limit = fixed === undefined ? this.#maxPayloadBytes?.(id) : undefined;
+        if (limit !== undefined && this.#frameLength - 1 > limit) {
+          throw new ProtocolViolation("frame-too-large", `${messageNames.get(id) ?? `message ${id}`} of ${this.#frameLength - 1} bytes exceeds its ${limit}-byte bound`);
         }
         this.#body = new Uint8Array(this.#frameLength);
         this.#bodyFill = 0;

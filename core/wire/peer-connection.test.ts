@@ -218,7 +218,10 @@ describe("PeerConnection: protocol violations end the connection with a typed er
   const bigRequests = Array.from({ length: 501 }, (_, i): WireMessage => ({ type: "request", index: i % 9, begin: (i % 2) * 16384, length: 16384 - Math.floor(i / 18) }));
   const cases: readonly [string, VictimOptions, (WireMessage | Uint8Array)[], ViolationKind][] = [
     ["a length prefix over the frame bound, before its body", {}, [hex("00100000")], "frame-too-large"],
+    ["a piece frame over the 16 KiB block bound, before its body", {}, [hex("0000400a 07")], "frame-too-large"],
+    ["an extended frame over 17 KiB, before its body", {}, [hex("00004403 14")], "frame-too-large"],
     ["choke with a payload byte", {}, [hex("00000002 00 00")], "malformed-message"],
+    ["a bitfield one byte too long", {}, [{ type: "bitfield", bits: hex("ffc000") }], "bad-bitfield"],
     ["a bitfield one byte short (10 pieces need 2)", {}, [{ type: "bitfield", bits: hex("ff") }], "bad-bitfield"],
     ["a bitfield with spare bits set", {}, [{ type: "bitfield", bits: hex("ffe0") }], "bad-bitfield"],
     ["a second bitfield", {}, [{ type: "bitfield", bits: hex("ffc0") }, { type: "have-all" }], "duplicate-bitfield"],

@@ -20,7 +20,7 @@ import { Bitfield, bitfieldBytes } from "./bitfield.ts";
 import { defaultMaxFrameBytes, encodeHandshake, encodeMessage, FrameDecoder, makeHandshake, maxAgreedBlockBytes, type DecodedFrame } from "./codec.ts";
 import { ProtocolViolation, WireUsageError } from "./errors.ts";
 import { clientName, defaultMaxMetadataBytes, encodeExtendedHandshake, extendedHandshakeId, parseExtendedHandshake, utMetadataName } from "./extension.ts";
-import { blockLengthBytes, type Handshake, type WireMessage } from "./messages.ts";
+import { blockLengthBytes, MessageId, type Handshake, type WireMessage } from "./messages.ts";
 import { encodeMetadataMessage, metadataPieceBytes, parseMetadataMessage, type MetadataMessage } from "./metadata.ts";
 import { RateMeter } from "./rate.ts";
 
@@ -151,6 +151,10 @@ export const defaultOutgoingChunkBytes = 256 * 1024;
 const maxDeferredHints = 256;
 /** Bound on remembered cancelled/rejected requests (grace window entries). */
 const maxGraceEntries = 4096;
+/** Bound on an extended message's bencoded payload: a ut_metadata data message is 16 KiB plus a small dict. */
+export const maxExtendedPayloadBytes = metadataPieceBytes + 1024;
+/** Bound on a message of an id we do not know (e.g. BEP 5 port, 2 bytes); it is skipped. */
+const maxUnknownPayloadBytes = 16 * 1024;
 /** Bytes of a piece hash in the info dict: bounds the piece count before metadata. */
 const pieceHashBytes = 20;
 
@@ -228,7 +232,25 @@ export class PeerConnection {
     if (this.limits.maxBlockBytes > maxAgreedBlockBytes) throw new RangeError(`maxBlockBytes is at most ${maxAgreedBlockBytes}`);
     this.#clock = clock;
     this.#localFast = init.fastExtension ?? true;
-    this.#decoder = new FrameDecoder({ expectHandshake: true, maxFrameBytes: this.limits.maxFrameBytes });
+    const maxBitfieldBytes = bitfieldBytes(Math.ceil(this.limits.maxMetadataBytes / pieceHashBytes));
+    const maxBlockBytes = this.limits.maxBlockBytes;
+    this.#decoder = new FrameDecoder({
+      expectHandshake: true,
+      maxFrameBytes: this.limits.maxFrameBytes,
+      // Tighter bounds per id, checked before a frame's body is buffered.
+      maxPayloadBytes: (id) => {
+        switch (id) {
+          case MessageId.piece:
+            return 8 + maxBlockBytes; // we never request more than maxBlockBytes
+          case MessageId.bitfield:
+            return maxBitfieldBytes; // the exact length is checked against the piece count
+          case MessageId.extended:
+            return 1 + maxExtendedPayloadBytes;
+          default:
+            return maxUnknownPayloadBytes;
+        }
+      },
+    });
     this.#createdMs = clock.nowMs();
     this.#lastReceivedMs = this.#createdMs;
     this.#lastSentMs = this.#createdMs;
