@@ -281,6 +281,15 @@ describe("PeerConnection: protocol violations end the connection with a typed er
     expect(violationOf(feed(bigRequests[500]!))).toBe("request-flood");
   });
 
+  it("a peer asking for metadata pieces endlessly -> request-flood (64 + 4 per announced piece)", () => {
+    const { v, feed } = victim({});
+    v.sendExtendedHandshake({ metadataSize: 40_000 }); // 3 pieces: 64 + 12 requests allowed
+    const request = ext(2, "d8:msg_typei0e5:piecei0ee");
+    const allowed = feed(...Array.from({ length: 76 }, () => request));
+    expect(allowed.filter((e) => e.type === "metadata-request")).toHaveLength(76);
+    expect(violationOf(feed(request))).toBe("request-flood");
+  });
+
   it("bitfield that arrived before the metadata is validated once the shape is known", () => {
     const { v, feed } = victim({ shape: null });
     expect(feed({ type: "bitfield", bits: hex("ff") })).toEqual([]);

@@ -21,7 +21,7 @@ import { defaultMaxFrameBytes, encodeHandshake, encodeMessage, FrameDecoder, mak
 import { ProtocolViolation, WireUsageError } from "./errors.ts";
 import { clientName, defaultMaxMetadataBytes, encodeExtendedHandshake, extendedHandshakeId, parseExtendedHandshake, utMetadataName } from "./extension.ts";
 import { blockLengthBytes, MessageId, type Handshake, type WireMessage } from "./messages.ts";
-import { encodeMetadataMessage, metadataPieceBytes, parseMetadataMessage, type MetadataMessage } from "./metadata.ts";
+import { encodeMetadataMessage, metadataPieceBytes, metadataPieceCount, parseMetadataMessage, type MetadataMessage } from "./metadata.ts";
 import { RateMeter } from "./rate.ts";
 
 export type Direction = "outbound" | "inbound";
@@ -155,6 +155,9 @@ const maxGraceEntries = 4096;
 export const maxExtendedPayloadBytes = metadataPieceBytes + 1024;
 /** Bound on a message of an id we do not know (e.g. BEP 5 port, 2 bytes); it is skipped. */
 const maxUnknownPayloadBytes = 16 * 1024;
+/** ut_metadata requests a peer may send over a connection: this many, plus this many per piece we announced. */
+const maxMetadataRequestsBase = 64;
+const maxMetadataRequestsPerPiece = 4;
 /** Bytes of a piece hash in the info dict: bounds the piece count before metadata. */
 const pieceHashBytes = 20;
 
@@ -210,6 +213,9 @@ export class PeerConnection {
   #outgoing: Uint8Array[] = [];
   #outgoingHead = 0;
   #outgoingBytes = 0;
+  /** ut_metadata requests received, and the metadata_size we last announced (bounds them). */
+  #metadataRequests = 0;
+  #advertisedMetadataSize: number | null = null;
   /** Rejects we queued on our own in answer to their requests since the last takeOutgoing(). */
   #autoRejects = 0;
 
@@ -510,6 +516,7 @@ export class PeerConnection {
     if (!this.supportsExtensions) throw new WireUsageError("the peer did not set the extension protocol bit (BEP 10)");
     const local = this.localExtensions;
     const metadataSize = update.metadataSize !== undefined ? update.metadataSize : local.metadataSize;
+    this.#advertisedMetadataSize = local.utMetadataId === null ? null : metadataSize;
     const m: Record<string, number> = {};
     if (local.utMetadataId !== null) m[utMetadataName] = local.utMetadataId;
     const payload = encodeExtendedHandshake({ m, client: local.client, reqq: local.reqq, metadataSize: local.utMetadataId === null ? null : metadataSize });
@@ -903,9 +910,15 @@ export class PeerConnection {
     const m: MetadataMessage | null = parseMetadataMessage(payload, this.limits.maxMetadataBytes);
     if (m === null) return; // BEP 9: unknown msg_type is ignored
     switch (m.type) {
-      case "request":
+      case "request": {
+        // Each request costs us a 16 KiB answer: a peer may ask for each piece a few times, not endlessly.
+        this.#metadataRequests++;
+        const pieces = metadataPieceCount(this.#advertisedMetadataSize ?? 0);
+        const bound = maxMetadataRequestsBase + maxMetadataRequestsPerPiece * pieces;
+        if (this.#metadataRequests > bound) throw new ProtocolViolation("request-flood", `more than ${bound} ut_metadata requests`);
         events.push({ type: "metadata-request", piece: m.piece });
         return;
+      }
       case "data":
         events.push({ type: "metadata-data", piece: m.piece, totalSize: m.totalSize, data: m.data });
         return;
