@@ -14,7 +14,7 @@ export const ExitCode = {
   unreadablePath: 4,
   /** Writing to disk failed (permissions, disk full, output path in the way). */
   storage: 5,
-  /** Downloading/seeding needs the engine, which this build does not have yet. */
+  /** A part of the swarm engine is missing here (e.g. WebRTC for Node, @roamhq/wrtc, not installed). */
   engineUnavailable: 6,
   /** Tracker or peers unreachable. */
   network: 7,
@@ -90,7 +90,7 @@ get options:
   --seed                 keep seeding after the download completes
 
 Exit codes: 0 ok, 2 usage, 3 bad link/torrent, 4 unreadable path, 5 disk error,
-            6 engine not available, 7 network, 130 interrupted, 1 unexpected.
+            6 WebRTC/engine not available, 7 network, 130 interrupted, 1 unexpected.
 `;
 
 const KiB = 1024;

@@ -23,10 +23,16 @@ export class StorageError extends CliError {
   readonly exitCode = ExitCode.storage;
 }
 
-/** The swarm engine (session, WebRTC transport, tracker client) is not in this build yet. */
+/** A part of the swarm engine is missing on this machine (WebRTC for Node: @roamhq/wrtc). */
 export class EngineUnavailableError extends CliError {
   override name = "EngineUnavailableError";
   readonly exitCode = ExitCode.engineUnavailable;
+}
+
+/** No tracker or peer could be reached. */
+export class NetworkError extends CliError {
+  override name = "NetworkError";
+  readonly exitCode = ExitCode.network;
 }
 
 /** Ctrl-C or SIGTERM. */

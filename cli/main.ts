@@ -2,7 +2,7 @@
 // main() is testable (argv, output streams and an abort signal go in, an exit
 // code comes out); the bottom of the file wires it to the process.
 import { writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { encodeTorrentFile, type TorrentInfo } from "../core/metainfo.ts";
 import { Bitfield } from "../core/wire/bitfield.ts";
@@ -108,20 +108,35 @@ async function seed(command: SeedCommand, io: MainIo): Promise<void> {
 async function get(command: GetCommand, io: MainIo): Promise<void> {
   const source = await resolveGetSource(command.source);
   const outDir = resolve(command.outDir);
+  const stateDir = command.stateDir ?? defaultStateDir(io.env);
+  const saveProgress = async (info: TorrentInfo, store: FileStore, verified: Bitfield): Promise<void> =>
+    saveState(downloadStateFile(stateDir, info, outDir), makeDownloadState(info, outDir, await stampFiles(store.paths), verified));
+  const log = (line: string): void => void io.stderr.write(`${line}\n`);
   if (source.kind === "magnet") {
     const { link } = source;
     io.stderr.write(`link: ${link.infoHash}${link.displayName === undefined ? "" : ` "${link.displayName}"`}, ${link.trackers.length} tracker(s)\n`);
-    await runSwarm({
-      mode: "download",
-      infoHash: link.infoHash,
-      info: null,
-      trackers: link.trackers.length > 0 ? [...link.trackers] : command.trackers,
-      store: null,
-      verified: null,
-      seedAfterDownload: command.seed,
-      signal: io.signal,
-      log: (line) => io.stderr.write(`${line}\n`),
-    });
+    let store: FileStore | null = null;
+    try {
+      await runSwarm({
+        mode: "download",
+        infoHash: link.infoHash,
+        info: null,
+        trackers: link.trackers.length > 0 ? [...link.trackers] : command.trackers,
+        store: null,
+        storeFor: async (info) => {
+          store = FileStore.forDownload(info, outDir);
+          await store.prepare();
+          return store;
+        },
+        verified: null,
+        seedAfterDownload: command.seed,
+        signal: io.signal,
+        log,
+        saveProgress,
+      });
+    } finally {
+      await (store as FileStore | null)?.close();
+    }
     return;
   }
 
@@ -130,7 +145,6 @@ async function get(command: GetCommand, io: MainIo): Promise<void> {
   const store = FileStore.forDownload(info, outDir);
   try {
     await store.prepare();
-    const stateDir = command.stateDir ?? defaultStateDir(io.env);
     const stateFile = downloadStateFile(stateDir, info, outDir);
     const stamps = await stampFiles(store.paths);
     const saved = await loadState(stateFile);
@@ -162,8 +176,10 @@ async function get(command: GetCommand, io: MainIo): Promise<void> {
       verified,
       seedAfterDownload: command.seed,
       signal: io.signal,
-      log: (line) => io.stderr.write(`${line}\n`),
+      log,
+      saveProgress,
     });
+    io.stderr.write(`saved in ${join(outDir, info.name)}\n`);
   } finally {
     await store.close();
   }

@@ -51,5 +51,10 @@ export function createNodePeer(options: NodePeerOptions): NodePeer {
 
 /** A `ws` client socket with the browser WebSocket's on* properties (text frames arrive as strings). */
 export function createNodeSocket(url: string): WebSocketLike {
-  return new WebSocket(url) as unknown as WebSocketLike;
+  const socket = new WebSocket(url);
+  // `ws` is an EventEmitter: an "error" with no listener would crash the process
+  // (e.g. close() before the connection opened, after the tracker client
+  // detached its handlers). The client learns of failures from onclose.
+  socket.on("error", () => undefined);
+  return socket as unknown as WebSocketLike;
 }
