@@ -8,7 +8,7 @@ import { Bitfield } from "./bitfield.ts";
 import { encodeHandshake, encodeMessage, FrameDecoder, makeHandshake } from "./codec.ts";
 import { ProtocolViolation, WireUsageError, type ViolationKind } from "./errors.ts";
 import type { WireMessage } from "./messages.ts";
-import { metadataPieceBytes, metadataPieceCount } from "./metadata.ts";
+import { answerMetadataRequest, MetadataFetcher, metadataPieceCount, type MetadataVerifyResult } from "./metadata.ts";
 import { PeerConnection, type PeerEvent, type TorrentShape } from "./peer-connection.ts";
 import { ManualClock, pump } from "./test-pipe.ts";
 
@@ -73,17 +73,24 @@ describe("two PeerConnections through an in-memory pipe with random re-chunking"
       expect(ofType(d.b, "bitfield")).toEqual([]); // kept until the shape is known
 
       // BEP 9: B fetches the info dict in 16 KiB pieces and checks it against the infohash.
-      const count = metadataPieceCount(f.infoBytes.length);
-      expect(count).toBeGreaterThan(2);
-      for (let p = 0; p < count; p++) b.sendMetadataRequest(p);
-      d = pump(a, b, random);
-      const asked = ofType(d.a, "metadata-request").map((e) => e.piece);
-      expect(asked).toEqual([...Array(count).keys()]);
-      for (const p of asked) a.sendMetadataData(p, f.infoBytes.length, f.infoBytes.subarray(p * metadataPieceBytes, (p + 1) * metadataPieceBytes));
-      d = pump(a, b, random);
-      const got = ofType(d.b, "metadata-data").sort((x, y) => x.piece - y.piece);
-      const assembled = concatBytes(got.map((e) => e.data));
-      expect(toHex(await sha1(assembled))).toBe(f.infoHash);
+      const fetcher = new MetadataFetcher({ infoHash: f.infoHash, maxRequestsPerPeer: 2 });
+      expect(fetcher.addPeer("a", extB!.metadataSize!)).toBe(true);
+      let result: MetadataVerifyResult<string> | null = null;
+      for (let round = 0; round < 20 && result === null; round++) {
+        for (const r of fetcher.nextRequests(clock.nowMs())) b.sendMetadataRequest(r.piece);
+        d = pump(a, b, random);
+        for (const e of ofType(d.a, "metadata-request")) {
+          const answer = answerMetadataRequest(f.infoBytes, e.piece);
+          if (answer.type === "data") a.sendMetadataData(answer.piece, answer.totalSize, answer.data);
+        }
+        d = pump(a, b, random);
+        for (const e of ofType(d.b, "metadata-data")) {
+          if (fetcher.onData("a", e.piece, e.totalSize, e.data) === "complete") result = await fetcher.verify();
+        }
+      }
+      expect(result?.ok).toBe(true);
+      expect(toHex(fetcher.infoBytes!)).toBe(toHex(f.infoBytes));
+      expect(metadataPieceCount(f.infoBytes.length)).toBeGreaterThan(2);
 
       // Now B knows the shape: the early bitfield is validated and delivered.
       const shaped = b.setTorrentShape(f.shape);
@@ -136,6 +143,110 @@ describe("two PeerConnections through an in-memory pipe with random re-chunking"
       // A never received B's bitfield, so each have is new.
       expect(ofType(d.a, "have").map((e) => e.index)).toEqual([...Array(f.shape.pieceCount).keys()]);
       expect(a.closed || b.closed).toBe(false);
+    });
+  }
+});
+
+describe("a magnet joiner fetching metadata and pieces from several peers through re-chunking pipes", () => {
+  for (const seed of [11, 12, 13]) {
+    it(`spreads the BEP 9 fetch over peers, re-requests what one rejects, verifies, then downloads from both seeds (seed ${seed})`, async () => {
+      const f = await fixture(seed);
+      const random = seededRandom(seed);
+      const clock = new ManualClock(0);
+      const joinerId = (n: number): typeof PEER_A => peerIdFromHex(`2d5344303130302d6a6a6a6a6a6a6a6a6a6a6a0${n}`);
+      const seederId = (n: number): typeof PEER_A => peerIdFromHex(`2d5344303130302d737373737373737373737373`.slice(0, 38) + `0${n}`);
+      // Three remote peers announce the metadata; the third rejects every metadata request.
+      const names = ["s1", "s2", "trimmer"] as const;
+      const links = names.map((name, n) => {
+        const remote = new PeerConnection(
+          { infoHash: f.infoHash, localPeerId: seederId(n), direction: "outbound", localExtensions: { utMetadataId: 1 + n, metadataSize: f.infoBytes.length } },
+          clock,
+        );
+        const local = new PeerConnection({ infoHash: f.infoHash, localPeerId: joinerId(n), direction: "inbound" }, clock);
+        remote.setTorrentShape(f.shape);
+        return { name, remote, local };
+      });
+      const fetcher = new MetadataFetcher({ infoHash: f.infoHash, maxRequestsPerPeer: 1 });
+      const served = new Map<string, number>();
+      let verified: MetadataVerifyResult<string> | null = null;
+      const step = async (): Promise<void> => {
+        for (const link of links) {
+          const d = pump(link.remote, link.local, random);
+          for (const e of d.a) {
+            // The remote (seeder) side, as a session would drive it.
+            if (e.type === "handshake") {
+              link.remote.sendExtendedHandshake();
+              link.remote.haveAll();
+            }
+            if (e.type === "metadata-request") {
+              if (link.name === "trimmer") link.remote.sendMetadataReject(e.piece);
+              else {
+                const answer = answerMetadataRequest(f.infoBytes, e.piece);
+                if (answer.type === "data") link.remote.sendMetadataData(answer.piece, answer.totalSize, answer.data);
+              }
+            }
+            if (e.type === "interested") link.remote.unchoke();
+            if (e.type === "request") {
+              const start = e.index * f.shape.pieceLength + e.begin;
+              link.remote.piece(e.index, e.begin, f.data.slice(start, start + e.length));
+            }
+          }
+          for (const e of d.b) {
+            expect(e.type).not.toBe("violation");
+            if (e.type === "handshake") {
+              link.local.sendHandshake();
+              link.local.sendExtendedHandshake();
+            }
+            if (e.type === "extended-handshake" && e.metadataSize !== null) fetcher.addPeer(link.name, e.metadataSize);
+            if (e.type === "metadata-reject") fetcher.onReject(link.name, e.piece, clock.nowMs());
+            if (e.type === "metadata-data") {
+              served.set(link.name, (served.get(link.name) ?? 0) + 1);
+              if (fetcher.onData(link.name, e.piece, e.totalSize, e.data) === "complete") verified = await fetcher.verify();
+            }
+          }
+        }
+        for (const r of fetcher.nextRequests(clock.nowMs())) links.find((l) => l.name === r.peer)!.local.sendMetadataRequest(r.piece);
+        clock.advance(10);
+      };
+      for (const link of links) link.remote.sendHandshake();
+      for (let i = 0; i < 50 && verified === null; i++) await step();
+      expect(verified).toEqual({ ok: true, infoBytes: f.infoBytes });
+      // Both honest peers served pieces; the trimmer served none.
+      expect(served.get("s1")).toBeGreaterThan(0);
+      expect(served.get("s2")).toBeGreaterThan(0);
+      expect(served.get("trimmer")).toBeUndefined();
+
+      // The shape is known: the early have_all of each seed arrives as a full bitfield.
+      for (const link of links) {
+        const events = link.local.setTorrentShape(f.shape);
+        expect(events.map((e) => e.type)).toEqual(["bitfield"]);
+        link.local.interested();
+      }
+      await step(); // interested out, unchoke queued
+      await step(); // unchoke in
+      expect(links.map((l) => l.local.peerChoking)).toEqual([false, false, false]);
+      // Request each block from a seed chosen in turn, then collect.
+      const received = new Uint8Array(f.shape.totalLength);
+      let k = 0;
+      for (let i = 0; i < f.shape.pieceCount; i++) {
+        const size = Math.min(f.shape.pieceLength, f.shape.totalLength - i * f.shape.pieceLength);
+        for (let begin = 0; begin < size; begin += 16384) links[k++ % 2]!.local.request(i, begin, Math.min(16384, size - begin));
+      }
+      for (const link of links) {
+        pump(link.remote, link.local, random); // requests out
+        const d = pump(link.remote, link.local, random);
+        expect(d.a).toEqual([]);
+      }
+      for (const link of links) {
+        const requests = link.remote.pendingRemoteRequests;
+        for (const r of requests) {
+          const start = r.index * f.shape.pieceLength + r.begin;
+          link.remote.piece(r.index, r.begin, f.data.slice(start, start + r.length));
+        }
+        for (const e of pump(link.remote, link.local, random).b) if (e.type === "piece") received.set(e.block, e.index * f.shape.pieceLength + e.begin);
+      }
+      expect(toHex(received)).toBe(toHex(f.data));
+      expect(links[0]!.local.downloadedBytes + links[1]!.local.downloadedBytes).toBe(f.shape.totalLength);
     });
   }
 });
