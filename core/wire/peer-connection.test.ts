@@ -526,6 +526,19 @@ describe("PeerConnection: BEP 3 / BEP 6 state rules", () => {
     expect(fast.feed({ type: "request", index: 4, begin: 0, length: 16384 })).toEqual([{ type: "request", index: 4, begin: 0, length: 16384 }]);
   });
 
+  it("our handshake leads the stream even when their handshake and a request arrive in one chunk", () => {
+    const v = new PeerConnection({ infoHash: INFO_HASH, localPeerId: PEER_B, direction: "inbound" }, new ManualClock());
+    v.setTorrentShape(SHAPE);
+    const chunk = concatBytes([
+      encodeHandshake(makeHandshake({ infoHash: INFO_HASH, peerId: PEER_A, extensionProtocol: true, fastExtension: true })),
+      encodeMessage({ type: "request", index: 0, begin: 0, length: 16384 }),
+    ]);
+    expect(v.receive(chunk).map((e) => e.type)).toEqual(["handshake"]);
+    expect(v.takeOutgoing()).toBeNull();
+    v.sendHandshake();
+    expect(v.takeOutgoing()?.length).toBe(68);
+  });
+
   it("choking them: BEP 6 rejects each pending request except allowed fast; BEP 3 discards them", () => {
     const fast = victim({ unchoked: true });
     fast.v.allowedFast(1);

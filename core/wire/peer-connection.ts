@@ -945,6 +945,8 @@ export class PeerConnection {
   }
 
   #autoReject(index: number, begin: number, length: number): void {
+    // Our handshake must lead the stream; a request that came before it was never served: dropped.
+    if (!this.#handshakeSent) return;
     this.#autoRejects++;
     if (this.#autoRejects > this.limits.maxPendingRemoteRequests) {
       throw new ProtocolViolation("request-flood", `more than ${this.limits.maxPendingRemoteRequests} requests to reject before we could send`);
