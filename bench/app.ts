@@ -1,0 +1,193 @@
+// Benchmark parts that drive SwarmDrop's real pages end to end, the way a user
+// would: the app built into a dist folder and served by SwarmDrop's tracker,
+// one browser context per person. Written against the UI contract:
+//   - a file input labelled "Add files"
+//   - a read-only text field "Share link" (and a button "Copy link")
+//   - each transfer a region named after the torrent, holding the share link
+//     and a progressbar "<name> progress" whose aria-valuenow runs 0-100
+//   - for the swarm benchmark: a number field labelled "Upload limit (KiB/s)"
+//     driving SwarmDrop's own rate limiter (session.setUploadLimit)
+// Files too big for Playwright are built in the page (bench/pages/app-driver.ts)
+// and handed to the input through a DataTransfer, as a drop would.
+import type { Locator, Page } from "@playwright/test";
+import type { FluidPeer } from "../core/fluid-bound.ts";
+import type { BenchBrowser, HeapSampler } from "./harness.ts";
+import { closePage, NotAvailableError, sampleHeap } from "./harness.ts";
+import type { MemoryMeasurement, SwarmMeasurement, TransferMeasurement } from "./ratios.ts";
+
+export interface AppTarget {
+  /** Origin serving the built app (SwarmDrop's tracker). */
+  origin: string;
+  /** URL of bench/pages/app-driver.ts on the bench's static server. */
+  driverUrl: string;
+}
+
+const addFilesLabel = "Add files";
+const shareLinkName = "Share link";
+const uploadLimitLabel = "Upload limit (KiB/s)";
+const uiWaitMs = 20_000;
+
+function nodeEpochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+async function attached(locator: Locator, what: string, timeoutMs = uiWaitMs): Promise<Locator> {
+  try {
+    await locator.first().waitFor({ state: "attached", timeout: timeoutMs });
+    return locator.first();
+  } catch {
+    throw new NotAvailableError(`not available yet: the app shows no ${what} within ${timeoutMs / 1000} s`);
+  }
+}
+
+/** A new context and page at `url` with the driver injected; a heap sampler starts before navigation when asked. */
+async function openApp(bb: BenchBrowser, target: AppTarget, url: string, withHeap = false): Promise<{ page: Page; heap: HeapSampler | null }> {
+  const page = await bb.newPage(undefined, { bypassCSP: true });
+  const heap = withHeap ? await sampleHeap(page) : null;
+  await page.goto(url);
+  await injectDriver(page, target);
+  return { page, heap };
+}
+
+async function injectDriver(page: Page, target: AppTarget): Promise<void> {
+  await page.addScriptTag({ url: target.driverUrl, type: "module" });
+  await page.waitForFunction("window.swarmBenchApp !== undefined", undefined, { timeout: uiWaitMs });
+}
+
+/** Fails with "not available yet" unless the app at the origin shows its "Add files" input. */
+export async function probeApp(bb: BenchBrowser, target: AppTarget): Promise<void> {
+  const page = await bb.newPage(target.origin, { bypassCSP: true });
+  try {
+    await attached(page.getByLabel(addFilesLabel, { exact: true }), `file input labelled "${addFilesLabel}"`, 10_000);
+  } finally {
+    await closePage(page);
+  }
+}
+
+interface Shared {
+  link: string;
+  startEpochMs: number;
+  readyEpochMs: number;
+}
+
+/** Adds a generated file through "Add files"; resolves when "Share link" holds the link. */
+async function shareFile(page: Page, init: { name: string; sizeBytes: number; seed: number }, timeoutMs: number): Promise<Shared> {
+  const input = await attached(page.getByLabel(addFilesLabel, { exact: true }), `file input labelled "${addFilesLabel}"`);
+  const { startEpochMs } = await input.evaluate((el, a) => window.swarmBenchApp!.addPatternFile(el as HTMLInputElement, a), init);
+  const region = await attached(page.getByRole("region", { name: init.name, exact: true }), `transfer region named "${init.name}"`);
+  const field = await attached(region.getByRole("textbox", { name: shareLinkName, exact: true }), `"${shareLinkName}" field`, timeoutMs);
+  const got = await field.evaluate((el, a) => window.swarmBenchApp!.waitForValue(el as HTMLInputElement, a), { timeoutMs });
+  return { link: got.value, startEpochMs, readyEpochMs: got.epochMs };
+}
+
+/** Waits for the transfer region named `name` to report 100 %. */
+async function waitComplete(page: Page, name: string, timeoutMs: number): Promise<number> {
+  const region = await attached(page.getByRole("region", { name, exact: true }), `transfer region named "${name}"`, 60_000);
+  // The transfer's own bar (files have theirs too): "<name> progress".
+  const bar = await attached(region.getByRole("progressbar", { name: `${name} progress`, exact: true }), `progressbar "${name} progress"`, 60_000);
+  const got = await bar.evaluate((el, a) => window.swarmBenchApp!.waitForComplete(el, a), { timeoutMs });
+  return got.epochMs;
+}
+
+async function setUploadCap(page: Page, bytesPerS: number): Promise<void> {
+  const field = await attached(page.getByLabel(uploadLimitLabel, { exact: true }), `field labelled "${uploadLimitLabel}" (SwarmDrop's rate limiter)`, 5_000);
+  await field.fill(String(Math.round(bytesPerS / 1024)));
+  await field.press("Enter");
+}
+
+export interface AppTransferResult extends TransferMeasurement {
+  /** Seed side: hashing the file until the link was ready. */
+  shareMs: number;
+  seedPeakHeapBytes: number | null;
+  downloaderPeakHeapBytes: number | null;
+}
+
+/** One seed page shares a generated file; a downloader page opens the link; timed from opening the link to 100 %. */
+export async function measureAppTransfer(
+  bb: BenchBrowser,
+  target: AppTarget,
+  init: { sizeBytes: number; seed: number; withHeap: boolean },
+): Promise<AppTransferResult> {
+  const name = `bench-swarmdrop-${init.sizeBytes}.bin`;
+  const timeoutMs = 30 * 60_000;
+  const seeder = await openApp(bb, target, target.origin, init.withHeap);
+  let downloader: { page: Page; heap: HeapSampler | null } | null = null;
+  try {
+    const shared = await shareFile(seeder.page, { name, sizeBytes: init.sizeBytes, seed: init.seed }, timeoutMs);
+    const startEpochMs = nodeEpochMs();
+    downloader = await openApp(bb, target, shared.link, init.withHeap);
+    const endEpochMs = await waitComplete(downloader.page, name, timeoutMs);
+    const downloaderPeakHeapBytes = downloader.heap ? await downloader.heap.stop() : null;
+    const seedPeakHeapBytes = seeder.heap ? await seeder.heap.stop() : null;
+    return {
+      bytes: init.sizeBytes,
+      durationMs: endEpochMs - startEpochMs,
+      shareMs: shared.readyEpochMs - shared.startEpochMs,
+      seedPeakHeapBytes,
+      downloaderPeakHeapBytes,
+    };
+  } finally {
+    if (downloader) await closePage(downloader.page);
+    await closePage(seeder.page);
+  }
+}
+
+export async function measureAppMemory(bb: BenchBrowser, target: AppTarget, sizeBytes: number): Promise<MemoryMeasurement> {
+  const r = await measureAppTransfer(bb, target, { sizeBytes, seed: 4, withHeap: true });
+  return { fileBytes: sizeBytes, downloaderPeakHeapBytes: r.downloaderPeakHeapBytes ?? 0, seedPeakHeapBytes: r.seedPeakHeapBytes ?? 0 };
+}
+
+/** Time to share: hashing a generated file in the page until the link is ready. */
+export async function measureAppShare(bb: BenchBrowser, target: AppTarget, sizeBytes: number): Promise<TransferMeasurement> {
+  const { page } = await openApp(bb, target, target.origin);
+  try {
+    const shared = await shareFile(page, { name: `bench-share-${sizeBytes}.bin`, sizeBytes, seed: 5 }, 30 * 60_000);
+    return { bytes: sizeBytes, durationMs: shared.readyEpochMs - shared.startEpochMs };
+  } finally {
+    await closePage(page);
+  }
+}
+
+export const KiB = 1024;
+/** Heterogeneous caps: a seed and six downloaders of 1x to 8x each other's upload. */
+export const swarmCaps = {
+  seedUploadBytesPerS: 2048 * KiB,
+  peerUploadBytesPerS: [256 * KiB, 512 * KiB, 512 * KiB, 1024 * KiB, 1024 * KiB, 2048 * KiB],
+} as const;
+
+/** One capped seed and six capped downloaders opening the link at once; finish times from that moment. */
+export async function measureAppSwarm(bb: BenchBrowser, target: AppTarget, sizeBytes: number): Promise<SwarmMeasurement> {
+  const name = `bench-swarm-${sizeBytes}.bin`;
+  const timeoutMs = 30 * 60_000;
+  const pages: Page[] = [];
+  try {
+    const seeder = await openApp(bb, target, target.origin);
+    pages.push(seeder.page);
+    await setUploadCap(seeder.page, swarmCaps.seedUploadBytesPerS);
+    const downloaders: Page[] = [];
+    for (const cap of swarmCaps.peerUploadBytesPerS) {
+      const d = await openApp(bb, target, target.origin);
+      pages.push(d.page);
+      downloaders.push(d.page);
+      await setUploadCap(d.page, cap);
+    }
+    const shared = await shareFile(seeder.page, { name, sizeBytes, seed: 6 }, timeoutMs);
+    const startEpochMs = nodeEpochMs();
+    const ends = await Promise.all(
+      downloaders.map(async (page) => {
+        await page.goto(shared.link);
+        if (!(await page.evaluate("window.swarmBenchApp !== undefined"))) await injectDriver(page, target);
+        return waitComplete(page, name, timeoutMs);
+      }),
+    );
+    const peers: FluidPeer[] = swarmCaps.peerUploadBytesPerS.map((u) => ({ uploadBytesPerS: u, downloadBytesPerS: Infinity }));
+    return {
+      fileBytes: sizeBytes,
+      seedUploadBytesPerS: swarmCaps.seedUploadBytesPerS,
+      peers,
+      finishSeconds: ends.map((end) => (end - startEpochMs) / 1000),
+    };
+  } finally {
+    for (const page of pages) await closePage(page);
+  }
+}

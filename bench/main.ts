@@ -1,0 +1,407 @@
+// `npm run bench`: every benchmark of issue 7 in real headless Chromium, in one
+// run, so each figure is a ratio of things measured side by side on this shared
+// machine. Prints a table, writes bench/results/latest.json and one SVG chart
+// per benchmark; with --json the last line of output is one JSON object.
+// Progress goes to stderr; the table and the JSON line go to stdout.
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import type { BenchmarkName } from "./args.ts";
+import { ArgsError, parseArgs, usage } from "./args.ts";
+import type { AppTarget } from "./app.ts";
+import { measureAppMemory, measureAppShare, measureAppSwarm, measureAppTransfer, probeApp } from "./app.ts";
+import type { CeilingResult } from "./ceiling.ts";
+import { ceilingBackpressure, measureCeiling } from "./ceiling.ts";
+import { runTrackerBench } from "./child.ts";
+import type { BenchBrowser, BenchTracker, StaticServer } from "./harness.ts";
+import { launchBrowser, NotAvailableError, repoRoot, startReferenceTracker, startStaticServer, startSwarmdropTracker } from "./harness.ts";
+import type { Figure, Measured, Measurements, TransferMeasurement } from "./ratios.ts";
+import { computeFigures, goals, median, throughputMBps } from "./ratios.ts";
+import type { ChartSpec } from "./report.ts";
+import { barChartSvg, formatTable } from "./report.ts";
+import { measureSubtleSha1 } from "./subtle.ts";
+import type { WebTorrentResult } from "./webtorrent.ts";
+import { measureWebTorrent } from "./webtorrent.ts";
+
+const MiB = 1024 * 1024;
+const resultsDir = join(repoRoot, "bench", "results");
+const t0 = performance.now();
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
+}
+
+function reasonOf(err: unknown): string {
+  if (err instanceof NotAvailableError) return err.message;
+  return `failed: ${err instanceof Error ? `${err.name}: ${err.message.split("\n")[0]}` : String(err)}`;
+}
+
+async function measure<T>(what: string, run: () => Promise<T>): Promise<Measured<T>> {
+  log(`${what} ...`);
+  try {
+    const value = await run();
+    log(`${what}: done`);
+    return { ok: true, value };
+  } catch (err) {
+    const reason = reasonOf(err);
+    log(`${what}: ${reason}`);
+    return { ok: false, reason };
+  }
+}
+
+/** Builds the web app into a temporary folder (not dist/, which others' e2e runs use). */
+async function buildApp(): Promise<string> {
+  const outDir = mkdtempSync(join(tmpdir(), "swarmdrop-bench-dist-"));
+  const vite = join(repoRoot, "node_modules", "vite", "bin", "vite.js");
+  const child = spawn(process.execPath, [vite, "build", "--outDir", outDir, "--emptyOutDir", "--logLevel", "error"], {
+    cwd: repoRoot,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  if (code !== 0) throw new NotAvailableError(`not available yet: the web app does not build (${stderr.trim().split("\n")[0] ?? `exit ${String(code)}`})`);
+  return outDir;
+}
+
+/** Median of repeated transfer runs; the extra fields come from the median run. */
+function medianRun<T extends TransferMeasurement>(runs: Measured<T>[]): Measured<T> | undefined {
+  const ok = runs.filter((r): r is { ok: true; value: T } => r.ok);
+  if (ok.length === 0) return runs[0];
+  const mid = median(ok.map((r) => r.value.durationMs));
+  const closest = ok.reduce((a, b) => (Math.abs(b.value.durationMs - mid) < Math.abs(a.value.durationMs - mid) ? b : a));
+  return { ok: true, value: { ...closest.value, durationMs: mid } };
+}
+
+interface Details {
+  ceiling?: CeilingResult;
+  webtorrent?: WebTorrentResult;
+  swarmdropShareMs?: number;
+  subtlePieceBytes?: number;
+  runs: Record<string, number[]>;
+}
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof ArgsError) {
+      console.error(err.message);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+  if (args.help) {
+    console.log(usage);
+    return;
+  }
+  const selected = new Set<BenchmarkName>(args.only);
+  const sizes = {
+    transferBytes: (args.sizeMiB ?? 256) * MiB,
+    memoryBytes: (args.sizeMiB ?? 1024) * MiB,
+    shareBytes: (args.sizeMiB ?? 1024) * MiB,
+    swarmBytes: (args.sizeMiB ?? 24) * MiB,
+    hashPieceBytes: 1 * MiB,
+  };
+  const startedAt = new Date().toISOString();
+  const needsApp = ["throughput", "webtorrent", "swarm", "memory", "share"].some((n) => selected.has(n as BenchmarkName));
+  const needsBrowser = needsApp;
+
+  let server: StaticServer | null = null;
+  let bb: BenchBrowser | null = null;
+  let swarmdropTracker: BenchTracker | null = null;
+  let referenceTracker: BenchTracker | null = null;
+  let builtDir: string | null = null;
+  let appReason: string | null = null;
+  let app: AppTarget | null = null;
+  const m: Measurements = {};
+  const details: Details = { runs: {} };
+  let trackerFigures: Record<string, unknown> | null = null;
+  let trackerReason: string | null = null;
+
+  try {
+    if (needsBrowser) {
+      server = await startStaticServer();
+      bb = await launchBrowser();
+      log(`Chromium ${bb.version} (${bb.executable}); bench pages on ${server.origin}`);
+      // The app and our tracker: built into a temporary folder and served by tracker/server.ts.
+      const distDir = args.build ? null : join(repoRoot, "dist");
+      const probe = await startSwarmdropTracker(distDir ?? join(repoRoot, "dist"));
+      if (typeof probe === "string") {
+        appReason = `not available yet: ${probe}`;
+      } else {
+        await probe.close();
+        try {
+          const dir = distDir ?? (builtDir = await buildApp());
+          const started = await startSwarmdropTracker(dir);
+          if (typeof started === "string") throw new NotAvailableError(`not available yet: ${started}`);
+          swarmdropTracker = started;
+          app = { origin: started.appOrigin ?? "", driverUrl: server.appDriverUrl };
+          await probeApp(bb, app);
+        } catch (err) {
+          appReason = reasonOf(err);
+          app = null;
+        }
+      }
+      if (appReason) log(`SwarmDrop app: ${appReason}`);
+      if (!swarmdropTracker && selected.has("webtorrent")) referenceTracker = await startReferenceTracker();
+      const tracker = swarmdropTracker ?? referenceTracker;
+      if (tracker) log(`tracker: ${tracker.description}`);
+
+      const appRun = async <T>(what: string, run: (target: AppTarget) => Promise<T>): Promise<Measured<T>> => {
+        if (!app) {
+          log(`${what}: ${appReason ?? "not available yet"}`);
+          return { ok: false, reason: appReason ?? "not available yet" };
+        }
+        const target = app;
+        return measure(what, () => run(target));
+      };
+
+      // 1 and 2: two-peer transfers, interleaved when repeated, so drift hits each alike.
+      const runTransfers = selected.has("throughput") || selected.has("webtorrent");
+      if (runTransfers) {
+        const ceilingRuns: Measured<CeilingResult>[] = [];
+        const swarmdropRuns: Measured<TransferMeasurement & { shareMs: number }>[] = [];
+        const webtorrentRuns: Measured<WebTorrentResult>[] = [];
+        const size = sizes.transferBytes;
+        const bbNow = bb;
+        const serverNow = server;
+        for (let r = 1; r <= args.repeat; r++) {
+          const tag = args.repeat > 1 ? ` (run ${r}/${args.repeat})` : "";
+          if (selected.has("throughput")) {
+            ceilingRuns.push(await measure(`ceiling: bare RTCDataChannel, ${size / MiB} MiB${tag}`, () => measureCeiling(bbNow, serverNow, size)));
+          }
+          swarmdropRuns.push(await appRun(`SwarmDrop transfer, ${size / MiB} MiB${tag}`, (t) => measureAppTransfer(bbNow, t, { sizeBytes: size, seed: 7, withHeap: false })));
+          if (selected.has("webtorrent") && tracker) {
+            webtorrentRuns.push(await measure(`WebTorrent transfer, ${size / MiB} MiB${tag}`, () => measureWebTorrent(bbNow, serverNow, tracker, size)));
+          }
+        }
+        const rateOf = (runs: Measured<TransferMeasurement>[]): number[] => runs.flatMap((r) => (r.ok ? [throughputMBps(r.value)] : []));
+        details.runs = { ceilingMBps: rateOf(ceilingRuns), swarmdropMBps: rateOf(swarmdropRuns), webtorrentMBps: rateOf(webtorrentRuns) };
+        const ceiling = medianRun(ceilingRuns);
+        const swarmdrop = medianRun(swarmdropRuns);
+        const webtorrent = medianRun(webtorrentRuns);
+        if (ceiling) m.ceiling = ceiling;
+        if (swarmdrop) m.swarmdrop = swarmdrop;
+        if (webtorrent) m.webtorrent = webtorrent;
+        if (ceiling?.ok) details.ceiling = ceiling.value;
+        if (webtorrent?.ok) details.webtorrent = webtorrent.value;
+        if (swarmdrop?.ok) details.swarmdropShareMs = swarmdrop.value.shareMs;
+      }
+      const bbNow = bb;
+      const serverNow = server;
+      if (selected.has("swarm")) m.swarm = await appRun(`swarm: 1 seed + 6 capped downloaders, ${sizes.swarmBytes / MiB} MiB`, (t) => measureAppSwarm(bbNow, t, sizes.swarmBytes));
+      if (selected.has("memory")) m.memory = await appRun(`memory: SwarmDrop transfer of ${sizes.memoryBytes / MiB} MiB with heap sampling`, (t) => measureAppMemory(bbNow, t, sizes.memoryBytes));
+      if (selected.has("share")) {
+        m.subtleSha1 = await measure(`crypto.subtle SHA-1 over ${sizes.shareBytes / MiB} MiB in ${sizes.hashPieceBytes / MiB} MiB pieces`, () =>
+          measureSubtleSha1(bbNow, serverNow, sizes.shareBytes, sizes.hashPieceBytes),
+        );
+        details.subtlePieceBytes = sizes.hashPieceBytes;
+        m.shareHash = await appRun(`time to share: the app hashing ${sizes.shareBytes / MiB} MiB`, (t) => measureAppShare(bbNow, t, sizes.shareBytes));
+      }
+    }
+    if (selected.has("tracker")) {
+      log("tracker: bench/tracker.ts --json ...");
+      try {
+        trackerFigures = await runTrackerBench();
+        log("tracker: done");
+      } catch (err) {
+        trackerReason = reasonOf(err);
+        log(`tracker: ${trackerReason}`);
+      }
+    }
+  } finally {
+    await bb?.close().catch(() => undefined);
+    await swarmdropTracker?.close().catch(() => undefined);
+    await referenceTracker?.close().catch(() => undefined);
+    await server?.close().catch(() => undefined);
+    if (builtDir) rmSync(builtDir, { recursive: true, force: true });
+  }
+
+  const figures = computeFigures(m).filter((f) => isSelectedFigure(f, selected));
+  const trackerUsed = swarmdropTracker?.description ?? referenceTracker?.description ?? null;
+  const result = {
+    version: 1,
+    startedAt,
+    durationS: Math.round((performance.now() - t0) / 100) / 10,
+    command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", node: process.version, chromium: bb?.version ?? null },
+    tracker: trackerUsed,
+    app: app ? `SwarmDrop app served by ${swarmdropTracker?.description ?? "?"}` : appReason,
+    sizes,
+    repeat: args.repeat,
+    figures: Object.fromEntries(figures.map((f) => [f.name, f.value])),
+    reasons: Object.fromEntries(figures.filter((f) => f.reason).map((f) => [f.name, f.reason])),
+    goals: Object.fromEntries(figures.filter((f) => f.goal).map((f) => [f.name, { ...f.goal, met: f.pass }])),
+    trackerBench: selected.has("tracker") ? (trackerFigures ?? { reason: trackerReason }) : undefined,
+    details: {
+      ceiling: details.ceiling ? { messageBytes: details.ceiling.messageBytes, candidatePair: details.ceiling.candidatePair, backpressure: ceilingBackpressure } : undefined,
+      webtorrent: details.webtorrent ? { pieceLengthBytes: details.webtorrent.pieceLengthBytes, seedReadyMs: Math.round(details.webtorrent.seedReadyMs) } : undefined,
+      swarmdropShareMs: details.swarmdropShareMs,
+      swarmFinishSeconds: m.swarm?.ok ? m.swarm.value.finishSeconds : undefined,
+      subtlePieceBytes: details.subtlePieceBytes,
+      runs: details.runs,
+    },
+  };
+
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, "latest.json"), JSON.stringify(result, null, 2) + "\n");
+  const charts = chartsFor(figures, m, selected, trackerFigures, trackerReason, sizes);
+  for (const [name, spec] of charts) writeFileSync(join(resultsDir, `${name}.svg`), barChartSvg(spec));
+
+  console.log("");
+  console.log(`SwarmDrop benchmarks, ${startedAt} (${result.durationS} s, ${result.machine.cpus} CPUs, Chromium ${result.machine.chromium ?? "-"})`);
+  if (trackerUsed) console.log(`Tracker: ${trackerUsed}`);
+  console.log(`SwarmDrop app: ${result.app ?? "not needed"}`);
+  console.log("");
+  console.log(formatTable(figures));
+  if (selected.has("tracker")) {
+    console.log("");
+    if (trackerFigures) {
+      console.log("Tracker (bench/tracker.ts --json):");
+      for (const [k, v] of Object.entries(trackerFigures)) console.log(`  ${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`);
+    } else console.log(`Tracker: ${trackerReason ?? "not run"}`);
+  }
+  console.log("");
+  console.log(`Wrote bench/results/latest.json and ${charts.map(([n]) => `${n}.svg`).join(", ")} in bench/results/.`);
+  if (args.json) {
+    console.log(JSON.stringify({ ...result.figures, tracker: result.trackerBench ?? null, reasons: result.reasons, trackerUsed, sizes }));
+  }
+}
+
+const figureBenchmark: Record<string, BenchmarkName[]> = {
+  ceilingMBps: ["throughput"],
+  swarmdropMBps: ["throughput", "webtorrent"],
+  swarmdropOverCeiling: ["throughput"],
+  webtorrentMBps: ["webtorrent"],
+  swarmdropOverWebtorrent: ["webtorrent"],
+  swarmLastFinishS: ["swarm"],
+  swarmFluidBoundS: ["swarm"],
+  swarmOverFluidBound: ["swarm"],
+  downloaderPeakHeapMB: ["memory"],
+  seedPeakHeapMB: ["memory"],
+  shareHashMBps: ["share"],
+  subtleSha1MBps: ["share"],
+  shareOverSubtle: ["share"],
+};
+
+function isSelectedFigure(f: Figure, selected: ReadonlySet<BenchmarkName>): boolean {
+  return (figureBenchmark[f.name] ?? []).some((b) => selected.has(b));
+}
+
+function value(figures: readonly Figure[], name: string): number | null {
+  return figures.find((f) => f.name === name)?.value ?? null;
+}
+
+function ratioText(figures: readonly Figure[], name: string, label: string): string {
+  const v = value(figures, name);
+  return v === null ? `${label}: not measured` : `${label} = ${v.toFixed(2)}`;
+}
+
+function chartsFor(
+  figures: readonly Figure[],
+  m: Measurements,
+  selected: ReadonlySet<BenchmarkName>,
+  trackerFigures: Record<string, unknown> | null,
+  trackerReason: string | null,
+  sizes: { transferBytes: number; memoryBytes: number; shareBytes: number; swarmBytes: number },
+): [string, ChartSpec][] {
+  const charts: [string, ChartSpec][] = [];
+  const note = (name: string): string => (figures.find((f) => f.name === name)?.reason?.startsWith("not available yet") ? "not available yet" : "not measured");
+  const mib = (b: number): string => `${b / MiB} MiB`;
+  if (selected.has("throughput")) {
+    const ceiling = value(figures, "ceilingMBps");
+    charts.push([
+      "throughput",
+      {
+        title: `Two peers, ${mib(sizes.transferBytes)}: SwarmDrop vs the bare data channel`,
+        subtitle: ratioText(figures, "swarmdropOverCeiling", "SwarmDrop / ceiling") + ` (goal >= ${goals.swarmdropOverCeiling.target})`,
+        unit: "MB/s",
+        bars: [
+          { label: "bare RTCDataChannel", value: ceiling },
+          { label: "SwarmDrop", value: value(figures, "swarmdropMBps"), note: note("swarmdropMBps") },
+        ],
+        lines: ceiling === null ? [] : [{ label: "goal", value: ceiling * goals.swarmdropOverCeiling.target }],
+      },
+    ]);
+  }
+  if (selected.has("webtorrent")) {
+    const wt = value(figures, "webtorrentMBps");
+    charts.push([
+      "webtorrent",
+      {
+        title: `Two peers, ${mib(sizes.transferBytes)}: SwarmDrop vs WebTorrent 2.8.5`,
+        subtitle: ratioText(figures, "swarmdropOverWebtorrent", "SwarmDrop / WebTorrent") + ` (goal >= ${goals.swarmdropOverWebtorrent.target})`,
+        unit: "MB/s",
+        bars: [
+          { label: "WebTorrent", value: wt, note: note("webtorrentMBps") },
+          { label: "SwarmDrop", value: value(figures, "swarmdropMBps"), note: note("swarmdropMBps") },
+        ],
+        lines: wt === null ? [] : [{ label: "goal", value: wt * goals.swarmdropOverWebtorrent.target }],
+      },
+    ]);
+  }
+  if (selected.has("swarm")) {
+    const bound = value(figures, "swarmFluidBoundS");
+    const finish = m.swarm?.ok ? m.swarm.value.finishSeconds : null;
+    charts.push([
+      "swarm",
+      {
+        title: `Swarm, ${mib(sizes.swarmBytes)}: 1 seed, 6 capped downloaders`,
+        subtitle: ratioText(figures, "swarmOverFluidBound", "last finish / fluid bound") + ` (goal <= ${goals.swarmOverFluidBound.target})`,
+        unit: "seconds to finish",
+        bars: finish
+          ? finish.map((s, i) => ({ label: `peer ${i + 1}`, value: s }))
+          : [{ label: "downloaders", value: null, note: note("swarmLastFinishS") }],
+        lines: bound === null ? [] : [{ label: "fluid bound", value: bound }, { label: "goal", value: bound * goals.swarmOverFluidBound.target }],
+      },
+    ]);
+  }
+  if (selected.has("memory")) {
+    charts.push([
+      "memory",
+      {
+        title: `Peak JS heap while moving ${mib(sizes.memoryBytes)}`,
+        unit: "MB",
+        bars: [
+          { label: "downloader", value: value(figures, "downloaderPeakHeapMB"), note: note("downloaderPeakHeapMB") },
+          { label: "seed", value: value(figures, "seedPeakHeapMB"), note: note("seedPeakHeapMB") },
+        ],
+        lines: [{ label: "goal", value: goals.peakHeapMB.target }],
+      },
+    ]);
+  }
+  if (selected.has("share")) {
+    const subtle = value(figures, "subtleSha1MBps");
+    charts.push([
+      "share",
+      {
+        title: `Time to share ${mib(sizes.shareBytes)}: hashing rate`,
+        subtitle: ratioText(figures, "shareOverSubtle", "app / crypto.subtle") + ` (goal >= ${goals.shareOverSubtle.target})`,
+        unit: "MB/s",
+        bars: [
+          { label: "crypto.subtle SHA-1", value: subtle, note: note("subtleSha1MBps") },
+          { label: "SwarmDrop (to link)", value: value(figures, "shareHashMBps"), note: note("shareHashMBps") },
+        ],
+        lines: subtle === null ? [] : [{ label: "goal", value: subtle * goals.shareOverSubtle.target }],
+      },
+    ]);
+  }
+  if (selected.has("tracker")) {
+    const numeric = trackerFigures ? Object.entries(trackerFigures).filter((e): e is [string, number] => typeof e[1] === "number") : [];
+    charts.push([
+      "tracker",
+      {
+        title: "Tracker (bench/tracker.ts)",
+        unit: "as reported",
+        bars: numeric.length > 0 ? numeric.map(([k, v]) => ({ label: k, value: v })) : [{ label: "tracker", value: null, note: trackerReason ? "not available yet" : "not measured" }],
+      },
+    ]);
+  }
+  return charts;
+}
+
+await main();

@@ -1,0 +1,116 @@
+// What the benchmark pages expose to the harness. The harness calls these by
+// name with JSON arguments (page code is served, never serialised from Node, so
+// the harness's transpiler cannot inject helpers into it).
+
+export interface CeilingAnswerInit {
+  sdp: string;
+  totalBytes: number;
+  seed: number;
+}
+
+export interface CeilingStartInit {
+  /** Stop queueing while bufferedAmount is at or above this. */
+  highWaterBytes: number;
+  /** bufferedAmountLowThreshold: refill when the queue drains to this. */
+  lowWaterBytes: number;
+  /** Message size is min(pc.sctp.maxMessageSize, this). */
+  maxMessageCapBytes: number;
+}
+
+export interface CeilingSenderInfo {
+  startEpochMs: number;
+  messageBytes: number;
+  /** pc.sctp.maxMessageSize as the browser negotiated it. */
+  sctpMaxMessageBytes: number;
+}
+
+export interface CeilingReceived {
+  bytes: number;
+  messages: number;
+  /** Messages whose first or last word did not match the pattern at their offset. */
+  badMessages: number;
+  firstEpochMs: number;
+  endEpochMs: number;
+  /** "local address -> remote address" of the nominated ICE pair. */
+  candidatePair: string;
+}
+
+export interface HashRateInit {
+  totalBytes: number;
+  pieceBytes: number;
+  seed: number;
+  /** Size of the generated buffer that is hashed over and over (keeps memory flat). */
+  bufferBytes: number;
+}
+
+export interface HashRateResult {
+  bytes: number;
+  durationMs: number;
+  pieces: number;
+}
+
+export interface WebTorrentSeedInit {
+  totalBytes: number;
+  seed: number;
+  name: string;
+  trackerUrl: string;
+  bundleUrl: string;
+}
+
+export interface WebTorrentSeedResult {
+  magnetURI: string;
+  infoHash: string;
+  pieceLengthBytes: number;
+  /** Time WebTorrent took to hash the file and start seeding. */
+  seedReadyMs: number;
+}
+
+export interface WebTorrentDownloadInit {
+  magnetURI: string;
+  trackerUrl: string;
+  bundleUrl: string;
+  timeoutMs: number;
+}
+
+export interface WebTorrentDownloadResult {
+  bytes: number;
+  startEpochMs: number;
+  endEpochMs: number;
+  peers: number;
+}
+
+export interface BenchPageApi {
+  ceilingOffer(init: { totalBytes: number; seed: number }): Promise<{ sdp: string; generateMs: number }>;
+  ceilingAnswer(init: CeilingAnswerInit): Promise<{ sdp: string }>;
+  ceilingAccept(init: { sdp: string }): Promise<void>;
+  ceilingStart(init: CeilingStartInit): CeilingSenderInfo;
+  ceilingReceived(init: { timeoutMs: number }): Promise<CeilingReceived>;
+  ceilingClose(): void;
+  subtleSha1Rate(init: HashRateInit): Promise<HashRateResult>;
+  webtorrentSeed(init: WebTorrentSeedInit): Promise<WebTorrentSeedResult>;
+  webtorrentDownload(init: WebTorrentDownloadInit): Promise<WebTorrentDownloadResult>;
+  webtorrentDestroy(): Promise<void>;
+}
+
+/** Injected into SwarmDrop's own pages to drive its UI with big in-page files. */
+export interface AppDriverApi {
+  /** Builds a pattern File in the page and hands it to the file input the way a drop would. */
+  addPatternFile(input: HTMLInputElement, init: { name: string; sizeBytes: number; seed: number }): { startEpochMs: number };
+  /** Resolves when the text field holds a non-empty value. */
+  waitForValue(field: HTMLInputElement | HTMLTextAreaElement, init: { timeoutMs: number }): Promise<{ epochMs: number; value: string }>;
+  /** Resolves when the progressbar's aria-valuenow reaches 100. */
+  waitForComplete(progressbar: Element, init: { timeoutMs: number }): Promise<{ epochMs: number }>;
+  epochMs(): number;
+}
+
+declare global {
+  interface Window {
+    swarmBench?: BenchPageApi;
+    swarmBenchApp?: AppDriverApi;
+  }
+}
+
+/** Milliseconds since the Unix epoch with sub-millisecond resolution, comparable across pages. */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -1,0 +1,48 @@
+// Injected into SwarmDrop's own pages (served by the tracker) so the harness can
+// drive the real UI with files too big to pass through Playwright: the File is
+// built in the page and handed to the "Add files" input as a drop would.
+import type { AppDriverApi } from "./api.ts";
+import { epochMs } from "./api.ts";
+import { makePatternFile } from "./pattern.ts";
+
+export class AppDriverTimeoutError extends Error {
+  override name = "AppDriverTimeoutError";
+}
+
+function poll<T>(read: () => T | null, timeoutMs: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const deadline = performance.now() + timeoutMs;
+    const tick = (): void => {
+      const value = read();
+      if (value !== null) return resolve(value);
+      if (performance.now() > deadline) return reject(new AppDriverTimeoutError(`${what} within ${timeoutMs} ms`));
+      setTimeout(tick, 20);
+    };
+    tick();
+  });
+}
+
+const api: AppDriverApi = {
+  addPatternFile(input, init) {
+    const file = makePatternFile(init.name, init.sizeBytes, init.seed);
+    const transfer = new DataTransfer();
+    transfer.items.add(file);
+    const startEpochMs = epochMs();
+    input.files = transfer.files;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    return { startEpochMs };
+  },
+  waitForValue(field, init) {
+    return poll(() => (field.value ? { epochMs: epochMs(), value: field.value } : null), init.timeoutMs, "no value in the field");
+  },
+  waitForComplete(progressbar, init) {
+    return poll(
+      () => (Number(progressbar.getAttribute("aria-valuenow")) >= 100 ? { epochMs: epochMs() } : null),
+      init.timeoutMs,
+      "the progressbar did not reach 100",
+    );
+  },
+  epochMs,
+};
+window.swarmBenchApp = api;

@@ -1,0 +1,48 @@
+// Benchmark part: the same transfer with WebTorrent's browser bundle at both
+// ends, through the run's WebSocket tracker, timed in the downloader from
+// client.add() to the torrent's "done".
+import type { BenchBrowser, BenchTracker, StaticServer } from "./harness.ts";
+import { callPage, closePage, openBenchPage } from "./harness.ts";
+import type { TransferMeasurement } from "./ratios.ts";
+
+export interface WebTorrentResult extends TransferMeasurement {
+  pieceLengthBytes: number;
+  seedReadyMs: number;
+}
+
+export async function measureWebTorrent(
+  bb: BenchBrowser,
+  server: StaticServer,
+  tracker: BenchTracker,
+  sizeBytes: number,
+  seed = 2,
+): Promise<WebTorrentResult> {
+  const seeder = await openBenchPage(bb, server);
+  const downloader = await openBenchPage(bb, server);
+  try {
+    const seeded = await callPage(seeder, "webtorrentSeed", {
+      totalBytes: sizeBytes,
+      seed,
+      name: `bench-webtorrent-${sizeBytes}.bin`,
+      trackerUrl: tracker.announceUrl,
+      bundleUrl: server.webtorrentBundleUrl,
+    });
+    const got = await callPage(downloader, "webtorrentDownload", {
+      magnetURI: seeded.magnetURI,
+      trackerUrl: tracker.announceUrl,
+      bundleUrl: server.webtorrentBundleUrl,
+      timeoutMs: 20 * 60_000,
+    });
+    return {
+      bytes: got.bytes,
+      durationMs: got.endEpochMs - got.startEpochMs,
+      pieceLengthBytes: seeded.pieceLengthBytes,
+      seedReadyMs: seeded.seedReadyMs,
+    };
+  } finally {
+    await callPage(downloader, "webtorrentDestroy").catch(() => undefined);
+    await callPage(seeder, "webtorrentDestroy").catch(() => undefined);
+    await closePage(downloader);
+    await closePage(seeder);
+  }
+}
