@@ -9,6 +9,7 @@ const settings: ChokerSettings = {
   newPeerOptimisticWeight: 3,
   newPeerWindowMs: 60_000,
   seedRoundRobinSlotMs: 30_000,
+  optimisticUnchokeSlots: 1,
 };
 
 /**

@@ -33,6 +33,8 @@ export interface ChokerSettings {
   readonly newPeerOptimisticWeight: number;
   readonly newPeerWindowMs: number;
   readonly seedRoundRobinSlotMs: number;
+  /** 1 as in Cohen 2003; 0 turns the optimistic unchoke off. */
+  readonly optimisticUnchokeSlots: number;
 }
 
 /** The optimistic unchoke carried from one rechoke to the next. */
@@ -102,7 +104,9 @@ export function rechoke(
   const candidates = interested.filter((p) => !unchoked.has(p.key));
   const current = previous.key === null ? undefined : candidates.find((p) => p.key === previous.key);
   let optimistic: OptimisticState;
-  if (current !== undefined && nowMs - previous.sinceMs < settings.optimisticUnchokeIntervalMs) {
+  if (settings.optimisticUnchokeSlots <= 0) {
+    optimistic = { key: null, sinceMs: nowMs };
+  } else if (current !== undefined && nowMs - previous.sinceMs < settings.optimisticUnchokeIntervalMs) {
     optimistic = previous;
   } else {
     const chosen = pickOptimistic(candidates, previous.key, nowMs, settings, random);

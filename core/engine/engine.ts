@@ -64,6 +64,8 @@ class PeerState {
   snubbed = false;
   /** A request to this peer timed out; its pipeline is cut to one request until a block arrives (as libtorrent). */
   timedOut = false;
+  /** Requests to keep in flight (request pipelining), refreshed on blocks and ticks. */
+  depth = 0;
   readonly down: RollingRate;
   readonly up: RollingRate;
   readonly connectedAtMs: number;
@@ -311,7 +313,7 @@ export class TorrentEngine implements PickerView {
       case "interested":
         peer.peerInterested = true;
         // A free upload slot is used at once rather than at the next rechoke.
-        if (peer.amChoking && this.#unchokedCount() < this.settings.uploadSlots + 1) this.#setChoke(peer, false, false);
+        if (peer.amChoking && this.#unchokedCount() < this.settings.uploadSlots + this.settings.optimisticUnchokeSlots) this.#setChoke(peer, false, false);
         return;
       case "not-interested":
         peer.peerInterested = false;
@@ -416,9 +418,8 @@ export class TorrentEngine implements PickerView {
   pieceChecked(index: number, ok: boolean): void {
     if (this.#have.has(index)) return;
     const contributors = this.#downloads.contributors(index) as ConnectionId[];
-    for (const r of this.#downloads.finish(index)) {
-      this.#sendCancel(r.peer as ConnectionId, r.index, r.block);
-    }
+    const cancelled = this.#downloads.finish(index);
+    for (const r of cancelled) this.#sendCancel(r.peer as ConnectionId, r.index, r.block);
     if (ok) {
       this.#parole.delete(index);
       this.#have.set(index);
@@ -453,8 +454,11 @@ export class TorrentEngine implements PickerView {
         // Several contributors: re-download from one peer only so a repeat failure names the liar.
         this.#parole.set(index, null);
       }
+      this.#fillAll();
+      return;
     }
-    this.#fillAll();
+    // Only peers that lost requests (endgame leftovers) have room to refill.
+    for (const r of cancelled) this.#fillKey(r.peer as ConnectionId);
   }
 
   /** Storing a verified piece failed: forget its blocks (it will be fetched again after resume). */
@@ -512,6 +516,7 @@ export class TorrentEngine implements PickerView {
     for (const peer of this.#peers.values()) {
       const waiting = this.#downloads.inFlight(peer.key) > 0;
       peer.snubbed = waiting && now - peer.lastProgressMs >= this.settings.snubTimeoutMs;
+      peer.depth = requestQueueDepth(peer.down.rate(now), this.settings);
     }
     // Request timeouts: re-issue elsewhere.
     const expired = this.#downloads.expired(now, this.settings.requestTimeoutMs);
@@ -650,6 +655,7 @@ export class TorrentEngine implements PickerView {
     peer.lastProgressMs = now;
     peer.snubbed = false;
     peer.timedOut = false;
+    peer.depth = requestQueueDepth(peer.down.rate(now), this.settings);
     const arrival = this.#downloads.received(index, block, peer.key);
     if (arrival.accepted) {
       this.out.push({ kind: "block", peer: peer.key, index, begin, data });
@@ -693,7 +699,7 @@ export class TorrentEngine implements PickerView {
     if (peer.peerChoking && peer.allowedFast.size === 0) return;
     const now = this.#clock.nowMs();
     const inFlight = this.#downloads.inFlight(peer.key);
-    const depth = peer.timedOut || peer.snubbed ? 1 : requestQueueDepth(peer.down.rate(now), this.settings);
+    const depth = peer.timedOut || peer.snubbed ? 1 : Math.max(peer.depth, this.settings.minRequestsInFlight);
     const want = depth - inFlight;
     if (want <= 0) return;
     const picks = pickBlocks(this, peer.picker, want, this.#random, this.settings);

@@ -8,6 +8,7 @@ const settings: PickerSettings = {
   endgameMaxRequestersPerBlock: 3,
   streamingWindowPieces: 3,
   streamingInOrderProbability: 0,
+  pieceSelection: "rarest-first",
 };
 const pieces = (picks: readonly { index: number }[]): number[] => [...new Set(picks.map((p) => p.index))];
 

@@ -197,6 +197,8 @@ export interface PickerSettings {
   readonly endgameMaxRequestersPerBlock: number;
   readonly streamingWindowPieces: number;
   readonly streamingInOrderProbability: number;
+  /** "random" picks every new piece at random (a baseline to compare rarest first against). */
+  readonly pieceSelection: "rarest-first" | "random";
 }
 
 export interface BlockPick {
@@ -240,7 +242,7 @@ export function pickBlocks(view: PickerView, peer: PickerPeer, want: number, ran
     const n = view.blockCount(i);
     for (let b = 0; b < n && picks.length < want; b++) picks.push({ index: i, block: b, endgame: false });
   };
-  const randomFirst = view.verifiedCount < settings.randomFirstPieces;
+  const randomFirst = view.verifiedCount < settings.randomFirstPieces || settings.pieceSelection === "random";
 
   for (const pass of [PiecePriority.high, PiecePriority.normal] as const) {
     if (picks.length >= want) return picks;

@@ -55,6 +55,10 @@ export interface EngineTuning {
   readonly streamingWindowPieces: number;
   /** Streaming "portion" hybrid: beyond the window, pick in order with this probability (0..1), else rarest. */
   readonly streamingInOrderProbability: number;
+  /** Optimistic unchoke slots (Cohen 2003: one). A free-rider in the simulator sets 0. */
+  readonly optimisticUnchokeSlots: number;
+  /** Piece selection after the random first pieces: rarest first (Cohen 2003) or random (a baseline for the simulator). */
+  readonly pieceSelection: "rarest-first" | "random";
   /** How many pieces to let BEP 6 allowed_fast give to each peer (0 disables). */
   readonly allowedFastCount: number;
   /** Largest request we serve (WebTorrent drops peers asking for more than 128 KiB). */
@@ -70,6 +74,8 @@ export const defaultEngineTuning: EngineTuning = {
   endgameMaxRequestersPerBlock: 3,
   streamingWindowPieces: 8,
   streamingInOrderProbability: 0.2,
+  optimisticUnchokeSlots: 1,
+  pieceSelection: "rarest-first",
   allowedFastCount: 0,
   maxRequestBytes: 128 * 1024,
   maxQueuedUploadRequests: 500,
