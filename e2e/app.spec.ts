@@ -1,7 +1,13 @@
 // The page itself: it renders (desktop, phone, dark), a bad or truncated link
 // says what is wrong, and the keyboard reaches the pickers and the drop zone.
+import { mkdtempSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect, test } from "@playwright/test";
-import { screenshot } from "./helpers.ts";
+import { makeFolder, screenshot, transfer } from "./helpers.ts";
+
+const fixturesDir = join(process.cwd(), "node_modules", "webtorrent-fixtures", "fixtures");
+const fixture = (name: string) => join(fixturesDir, name);
 
 test("the page renders with its pickers, drop zone and link field", async ({ page }) => {
   await page.goto("/");
@@ -54,4 +60,78 @@ test("keyboard focus reaches Add files, and the drop zone opens the file picker"
   expect(outline).not.toBe("none");
   const [chooser] = await Promise.all([page.waitForEvent("filechooser"), page.keyboard.press("Enter")]);
   expect(chooser.isMultiple()).toBe(true);
+});
+
+test("sharing a file shows its link, copies it, shows a QR code; removing asks first", async ({ browser }) => {
+  const context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"] });
+  try {
+    const page = await context.newPage();
+    await page.goto("/");
+    const folder = makeFolder("single", [{ path: "report.pdf", sizeBytes: 200_001 }], 3);
+    await page.getByLabel("Add files").setInputFiles(join(folder.dir, "report.pdf"));
+    const region = transfer(page, "report.pdf");
+    const link = region.getByLabel("Share link");
+    await expect(link).toHaveValue(/#magnet:\?xt=urn:btih:[0-9a-f]{40}&dn=report\.pdf/, { timeout: 30_000 });
+    await expect(region.getByRole("img", { name: "QR code of the share link" })).toBeVisible();
+    await region.getByRole("button", { name: "Copy link" }).click();
+    await expect(region.getByText("Link copied.")).toBeVisible();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(await link.inputValue());
+    await expect(region.getByRole("progressbar", { name: "report.pdf progress" })).toHaveAttribute("aria-valuenow", "100");
+    await screenshot(page, "app-shared-file");
+
+    await region.getByRole("button", { name: "Remove…" }).click();
+    const confirm = region.getByRole("alertdialog", { name: "Remove report.pdf?" });
+    await expect(confirm).toContainText("stored data");
+    await confirm.getByRole("button", { name: "Keep" }).click();
+    await expect(region).toBeVisible();
+    await region.getByRole("button", { name: "Remove…" }).click();
+    await confirm.getByRole("button", { name: "Remove", exact: true }).click();
+    await expect(region).toHaveCount(0);
+    await page.reload();
+    await expect(page.getByRole("heading", { name: "SwarmDrop" })).toBeVisible();
+    await expect(transfer(page, "report.pdf")).toHaveCount(0);
+  } finally {
+    await context.close();
+  }
+});
+
+test("hashing a large share can be cancelled", async ({ page }) => {
+  const dir = mkdtempSync(join(tmpdir(), "swarmdrop-big-"));
+  const big = join(dir, "huge.iso");
+  // A sparse 2 GB file: no disk used, but hashing it takes a while.
+  writeFileSync(big, "");
+  truncateSync(big, 2 * 1024 * 1024 * 1024);
+  await page.goto("/");
+  await page.getByLabel("Add files").setInputFiles(big);
+  const region = transfer(page, "huge.iso");
+  await expect(region.getByRole("progressbar", { name: "Hashing huge.iso" })).toBeVisible();
+  await screenshot(page, "app-hashing");
+  await region.getByRole("button", { name: "Cancel" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Sharing cancelled" })).toBeVisible();
+  await expect(region).toHaveCount(0);
+});
+
+test("a .torrent file opens with its file list and sizes", async ({ page }) => {
+  await page.goto("/");
+  await page.getByLabel("Open .torrent").setInputFiles(fixture("folder.torrent"));
+  const region = transfer(page, "folder");
+  await expect(region).toBeVisible();
+  await expect(region.getByText("file.txt", { exact: true })).toBeVisible();
+  await expect(region.getByText(/^15 B/)).toBeVisible();
+  await expect(region.getByText("Waiting for peers — keep this page open on the sharing device")).toBeVisible();
+});
+
+test("files dropped on the drop zone are shared", async ({ page }) => {
+  await page.goto("/");
+  await page.getByRole("button", { name: /Drop files or a folder/ }).evaluate((zone) => {
+    const data = new DataTransfer();
+    data.items.add(new File(["hello swarm\n"], "a.txt", { type: "text/plain" }));
+    data.items.add(new File([new Uint8Array(70_000)], "b.bin"));
+    zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
+    zone.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+  });
+  const region = transfer(page, "2 files");
+  await expect(region.getByLabel("Share link")).toHaveValue(/btih/, { timeout: 30_000 });
+  await expect(region.getByRole("button", { name: "Save a.txt" })).toBeVisible();
+  await expect(region.getByRole("button", { name: "Save b.bin" })).toBeVisible();
 });

@@ -21,9 +21,11 @@ class RecordingManager implements TransferManager {
   publish(views: readonly TransferView[]) {
     act(() => this.listener?.(views));
   }
-  share(): Promise<string> {
-    this.calls.push("share");
-    return new Promise(() => {});
+  shareSignal: AbortSignal | undefined;
+  share(files: readonly { readonly file: File; readonly path: string }[], options?: { readonly signal?: AbortSignal }): Promise<string> {
+    this.calls.push(`share ${files.map((f) => f.path).join(",")}`);
+    this.shareSignal = options?.signal;
+    return new Promise((_resolve, reject) => options?.signal?.addEventListener("abort", () => reject(new DOMException("cancelled", "AbortError"))));
   }
   async open(source: { readonly link: string } | { readonly torrentFile: File }): Promise<string> {
     this.calls.push(`open ${"link" in source ? source.link : source.torrentFile.name}`);
@@ -189,6 +191,25 @@ describe("<App>", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("shares picked files, shows hashing progress with a Cancel button, and cancels", async () => {
+    const manager = new RecordingManager();
+    const { disconnect } = renderApp(manager);
+    const input = screen.getByLabelText("Add files") as HTMLInputElement;
+    fireEvent.change(input, { target: { files: [new File(["abc"], "movie.mkv")] } });
+    expect(manager.calls).toContain("share movie.mkv");
+    // Before the manager lists it, the page shows the share as hashing, size unknown.
+    const pending = screen.getByRole("region", { name: "movie.mkv" });
+    expect(within(pending).getByRole("progressbar", { name: "Hashing movie.mkv" }).hasAttribute("aria-valuenow")).toBe(false);
+    manager.publish([view({ name: "movie.mkv", status: "hashing", hashing: { doneBytes: 250, totalBytes: 1000 }, files: [] })]);
+    const region = screen.getByRole("region", { name: "movie.mkv" });
+    expect(within(region).getByRole("progressbar", { name: "Hashing movie.mkv" }).getAttribute("aria-valuenow")).toBe("25");
+    expect(within(region).queryByRole("table", { name: "Peers" })).toBeNull();
+    fireEvent.click(within(region).getByRole("button", { name: "Cancel" }));
+    expect(manager.shareSignal?.aborted).toBe(true);
+    expect(await screen.findByText("Sharing cancelled")).toBeTruthy();
+    disconnect();
   });
 
   it("tells a person when the browser cannot run SwarmDrop", () => {

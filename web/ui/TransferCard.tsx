@@ -76,12 +76,12 @@ export function TransferCard({ infoHash, highlight = false }: { readonly infoHas
         <span className={`badge status-${view.status}`}>{statusLabel[view.status]}</span>
       </header>
 
-      {view.status === "hashing" && view.hashing ? (
+      {view.status === "hashing" ? (
         <div className="hashing">
           <ProgressBar
             label={`Hashing ${view.name}`}
-            value={percentValue(view.hashing.doneBytes, view.hashing.totalBytes)}
-            text={`Hashing ${formatBytes(view.hashing.doneBytes)} of ${formatBytes(view.hashing.totalBytes)}`}
+            value={view.hashing ? percentValue(view.hashing.doneBytes, view.hashing.totalBytes) : null}
+            text={view.hashing ? `Hashing ${formatBytes(view.hashing.doneBytes)} of ${formatBytes(view.hashing.totalBytes)}` : "Hashing…"}
           />
           {hashingShare ? (
             <button type="button" className="secondary" onClick={() => actions.cancelShare(hashingShare.id)}>
@@ -103,92 +103,98 @@ export function TransferCard({ infoHash, highlight = false }: { readonly infoHas
         />
       )}
 
-      {messages.length > 0 ? (
-        <ul className="messages" aria-live="polite">
-          {messages.map((m) => (
-            <li key={m.text.slice(0, 40)} className={`message ${m.kind}`} role={m.kind === "error" ? "alert" : undefined}>
-              {m.text}
-            </li>
-          ))}
-        </ul>
-      ) : null}
+      {view.status === "hashing" ? null : (
+        <>
+          {highlight && view.shareLink ? <ShareCard link={view.shareLink} showQr /> : null}
 
-      <dl className="stats">
-        <Stat label="Download" value={formatRate(view.downloadRateBytesPerS)} />
-        <Stat label="Upload" value={formatRate(view.uploadRateBytesPerS)} />
-        <Stat label="ETA" value={complete ? "done" : view.status === "paused" || view.status === "error" ? "—" : formatDuration(view.etaS)} />
-        <Stat label="Ratio" value={formatRatio(view.uploadedBytes, view.downloadedBytes)} />
-        <Stat label="Peers" value={String(view.peers.length)} />
-        <Stat label="Uploaded" value={formatBytes(view.uploadedBytes)} />
-        {view.pieceCount > 0 ? (
-          <Stat label="Copies on peers" value={distributedCopies(view.availability).toFixed(2)} title="Complete copies the connected peers hold between them; from 1.00 every piece is on some peer" />
-        ) : null}
-      </dl>
+          {messages.length > 0 ? (
+            <ul className="messages" aria-live="polite">
+              {messages.map((m) => (
+                <li key={m.text.slice(0, 40)} className={`message ${m.kind}`} role={m.kind === "error" ? "alert" : undefined}>
+                  {m.text}
+                </li>
+              ))}
+            </ul>
+          ) : null}
 
-      {view.status !== "hashing" && view.shareLink ? <ShareCard link={view.shareLink} showQr={highlight} /> : null}
+          <dl className="stats">
+            <Stat label="Download" value={formatRate(view.downloadRateBytesPerS)} />
+            <Stat label="Upload" value={formatRate(view.uploadRateBytesPerS)} />
+            <Stat label="ETA" value={complete ? "done" : view.status === "paused" || view.status === "error" ? "—" : formatDuration(view.etaS)} />
+            <Stat label="Ratio" value={formatRatio(view.uploadedBytes, view.downloadedBytes)} />
+            <Stat label="Peers" value={String(view.peers.length)} />
+            <Stat label="Uploaded" value={formatBytes(view.uploadedBytes)} />
+            {view.pieceCount > 0 ? (
+              <Stat label="Copies on peers" value={distributedCopies(view.availability).toFixed(2)} title="Complete copies the connected peers hold between them; from 1.00 every piece is on some peer" />
+            ) : null}
+          </dl>
 
-      {view.files.length > 0 ? (
-        <div className="block">
-          <div className="block-head">
-            <h3>
-              {view.files.length === 1 ? "File" : `${view.files.length} files`} · {formatBytes(view.totalBytes)}
-            </h3>
-            {view.files.length > 1 && complete ? (
-              <button type="button" className="secondary" onClick={() => void saveZip()} disabled={zipping}>
-                {zipping ? "Zipping…" : "Save all as zip"}
+          {!highlight && view.shareLink ? <ShareCard link={view.shareLink} showQr={false} /> : null}
+
+          {view.files.length > 0 ? (
+            <div className="block">
+              <div className="block-head">
+                <h3>
+                  {view.files.length === 1 ? "File" : `${view.files.length} files`} · {formatBytes(view.totalBytes)}
+                </h3>
+                {view.files.length > 1 && complete ? (
+                  <button type="button" className="secondary" onClick={() => void saveZip()} disabled={zipping}>
+                    {zipping ? "Zipping…" : "Save all as zip"}
+                  </button>
+                ) : null}
+              </div>
+              <FileList infoHash={view.infoHash} files={view.files} />
+            </div>
+          ) : null}
+
+          <div className="block two-col">
+            <div>
+              <h3>Pieces</h3>
+              <PieceMap pieceStates={view.pieceStates} availability={view.availability} />
+            </div>
+            <div>
+              <h3>Speed</h3>
+              <SpeedChart history={view.speedHistory} />
+              <p className="legend small">
+                <span className="key-down">■ download</span> <span className="key-up">■ upload</span>
+              </p>
+            </div>
+          </div>
+
+          <div className="block">
+            <PeersTable peers={view.peers} />
+          </div>
+
+          <footer className="transfer-actions">
+            {view.status === "paused" ? (
+              <button type="button" onClick={() => actions.resume(view.infoHash)}>
+                Resume
+              </button>
+            ) : view.status !== "error" ? (
+              <button type="button" className="secondary" onClick={() => actions.pause(view.infoHash)}>
+                Pause
               </button>
             ) : null}
-          </div>
-          <FileList infoHash={view.infoHash} files={view.files} />
-        </div>
-      ) : null}
-
-      <div className="block two-col">
-        <div>
-          <h3>Pieces</h3>
-          <PieceMap pieceStates={view.pieceStates} availability={view.availability} />
-        </div>
-        <div>
-          <h3>Speed</h3>
-          <SpeedChart history={view.speedHistory} />
-          <p className="legend small">
-            <span className="key-down">■ download</span> <span className="key-up">■ upload</span>
-          </p>
-        </div>
-      </div>
-
-      <div className="block">
-        <PeersTable peers={view.peers} />
-      </div>
-
-      <footer className="transfer-actions">
-        {view.status === "paused" ? (
-          <button type="button" onClick={() => actions.resume(view.infoHash)}>
-            Resume
-          </button>
-        ) : view.status !== "hashing" && view.status !== "error" ? (
-          <button type="button" className="secondary" onClick={() => actions.pause(view.infoHash)}>
-            Pause
-          </button>
-        ) : null}
-        {confirming ? (
-          <div role="alertdialog" aria-label={`Remove ${view.name}?`} className="confirm">
-            <span>
-              Remove “{view.name}” and its {formatBytes(view.storedBytes)} of stored data from this browser?
-            </span>
-            <button type="button" className="danger" onClick={() => void actions.remove(view.infoHash)}>
-              Remove
-            </button>
-            <button type="button" className="secondary" autoFocus onClick={() => setConfirming(false)}>
-              Keep
-            </button>
-          </div>
-        ) : (
-          <button type="button" className="secondary" onClick={() => setConfirming(true)}>
-            Remove…
-          </button>
-        )}
-      </footer>
+            {confirming ? (
+              <div role="alertdialog" aria-label={`Remove ${view.name}?`} className="confirm">
+                <span>
+                  Remove “{view.name}” and its {formatBytes(view.storedBytes)} of stored data from this browser?
+                </span>
+                <button type="button" className="danger" onClick={() => void actions.remove(view.infoHash)}>
+                  Remove
+                </button>
+                <button type="button" className="secondary" autoFocus onClick={() => setConfirming(false)}>
+                  Keep
+                </button>
+              </div>
+            ) : (
+              <button type="button" className="secondary" onClick={() => setConfirming(true)}>
+                Remove…
+              </button>
+            )}
+          </footer>
+        </>
+      )}
     </section>
   );
 }
