@@ -134,6 +134,8 @@ async function get(command: GetCommand, io: MainIo): Promise<void> {
         log,
         saveProgress,
       });
+      const got = (store as FileStore | null)?.info;
+      if (got !== undefined) io.stderr.write(`saved in ${join(outDir, got.name)}\n`);
     } finally {
       await (store as FileStore | null)?.close();
     }

@@ -9,7 +9,8 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { sha256Hex } from "../core/bytes.ts";
+import { sha256Hex, toHex } from "../core/bytes.ts";
+import { makePeerId, peerIdFromHex } from "../core/ids.ts";
 import { TorrentSession } from "../core/engine/session.ts";
 import { seededRandom } from "../core/random.ts";
 import { Bitfield } from "../core/wire/bitfield.ts";
@@ -17,7 +18,7 @@ import { InterruptedError } from "./errors.ts";
 import { FileStore } from "./file-store.ts";
 import { createNodePeer, createNodeSocket, loadWrtc } from "./node-peer.ts";
 import { collectSources, hashSources } from "./source-files.ts";
-import { runSwarmWith, type SwarmDeps, type SwarmRunInit } from "./swarm.ts";
+import { clientFromPeerId, runSwarmWith, type SwarmDeps, type SwarmRunInit } from "./swarm.ts";
 import { main } from "./main.ts";
 import { ExitCode } from "./args.ts";
 
@@ -210,10 +211,20 @@ describe.skipIf(!existsSync(referenceTracker) || !wrtcLoads)("headless peers swa
     try {
       expect(await main(["get", shareLink, "--out", out], getIo)).toBe(ExitCode.ok);
       expect(getIo.err()).toMatch(/download complete/);
+      expect(getIo.err()).toContain(`saved in ${join(out, "alice.txt")}`);
+      expect(getIo.err()).toMatch(/peer joined: SD0100/);
       expect(await sha256Hex(await readFile(join(out, "alice.txt")))).toBe(await sha256Hex(await readFile(join(fixtures, "alice.txt"))));
     } finally {
       stopSeed.abort();
       expect(await seeding).toBe(ExitCode.interrupted);
     }
   }, 60_000);
+});
+
+describe("clientFromPeerId", () => {
+  it("names Azureus-style clients and falls back to the id", () => {
+    expect(clientFromPeerId(makePeerId(() => new Uint8Array(12)))).toBe("SD0100");
+    expect(clientFromPeerId(peerIdFromHex(toHex(new TextEncoder().encode("-WW0208-abcdefghijkl"))))).toBe("WW0208");
+    expect(clientFromPeerId(peerIdFromHex("ff".repeat(20)))).toBe("peer ffffffffffff");
+  });
 });

@@ -81,6 +81,12 @@ class DeferredStore implements PieceStore {
 
 const saveEveryMs = 2000;
 
+/** "-SD0100-..." / "-WW0208-..." (Azureus-style peer ids, BEP 20) -> "SD0100"; else the id's first hex digits. */
+export function clientFromPeerId(peerId: PeerId): string {
+  const ascii = String.fromCharCode(...(peerId.slice(0, 16).match(/../g) ?? []).map((h) => parseInt(h, 16)));
+  return /^-[A-Za-z]{2}[0-9A-Za-z]{4}-$/.test(ascii) ? ascii.slice(1, 7) : `peer ${peerId.slice(0, 12)}`;
+}
+
 /**
  * Runs the session until the download completes (unless seeding after it),
  * or until the signal aborts (then rejects with InterruptedError).
@@ -159,7 +165,7 @@ export async function runSwarmWith(init: SwarmRunInit, deps: SwarmDeps): Promise
         if (event.paused) finish({ ok: false, error: new StorageError(event.message) });
         return;
       case "peer-joined":
-        init.log(`peer joined: ${event.client ?? "unknown client"} ${event.peerId.slice(0, 16)}`);
+        init.log(`peer joined: ${event.client ?? clientFromPeerId(event.peerId)}`);
         return;
       case "peer-left":
         init.log(`peer left: ${event.reason}`);
