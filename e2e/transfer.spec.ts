@@ -29,7 +29,8 @@ const region = (page: Page, name: string) => page.getByRole("region", { name, ex
 test("a file shared in one browser context arrives byte-identical in another", async ({ browser }) => {
   test.setTimeout(180_000);
   const name = "transfer-test.bin";
-  const sizeBytes = 24 * 1024 * 1024 + 12_345;
+  // TRANSFER_MIB sets the size for a throughput measurement (default 24 MiB).
+  const sizeBytes = Number(process.env.TRANSFER_MIB ?? 24) * 1024 * 1024 + 12_345;
   const file = generatedFile(name, sizeBytes, 42);
 
   const seederContext = await browser.newContext();

@@ -9,14 +9,15 @@
 //   `<infohash>:<index>`   Uint8Array: one verified piece
 // Keys are strings; <infohash> is 40 lower-case hex characters.
 //
-// Crash safety: a piece is written first, then the bitfield that marks it, so
-// a crash in between leaves an unmarked stored piece (fetched again), never a
-// marked missing one. On resume only pieces both marked and present count.
+// Crash safety: pieces and the bitfield that marks them are written in one
+// IndexedDB transaction (pieces verified within a few milliseconds are
+// batched), so a piece is never marked without being stored. Batches commit
+// in order. On resume only pieces both marked and present count.
 //
 // The Kv interface below is what the piece store needs from a key-value
 // store; idbKv() is the IndexedDB one used in the browser, memoryKv() keeps
 // values in memory (the headless peer's fallback, and the unit tests).
-import { createStore, del, get, getMany, set, type UseStore } from "idb-keyval";
+import { createStore, del, get, getMany, set, setMany, type UseStore } from "idb-keyval";
 import { StorageFullError, type PieceStore } from "../../core/engine/session-types.ts";
 import type { InfoHash, PieceIndex } from "../../core/ids.ts";
 import { pieceSize, type TorrentInfo } from "../../core/metainfo.ts";
@@ -25,6 +26,8 @@ export interface Kv {
   get<T>(key: string): Promise<T | undefined>;
   getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]>;
   set(key: string, value: unknown): Promise<void>;
+  /** Sets several keys in one atomic transaction: all land or none. */
+  setMany(entries: readonly (readonly [string, unknown])[]): Promise<void>;
   del(key: string): Promise<void>;
   /** All keys starting with `prefix`, in key order. */
   keysWithPrefix(prefix: string): Promise<string[]>;
@@ -43,6 +46,7 @@ export function idbKv(dbName = "swarmdrop", storeName = "data"): Kv {
     get: <T>(key: string) => get<T>(key, store),
     getMany: <T>(keys: readonly string[]) => getMany<T>([...keys], store),
     set: (key, value) => set(key, value, store),
+    setMany: (entries) => setMany(entries.map(([k, v]) => [k, v]), store),
     del: (key) => del(key, store),
     keysWithPrefix: (prefix) =>
       store("readonly", (s) => new Promise<string[]>((resolve, reject) => {
@@ -82,6 +86,16 @@ export function memoryKv(capacityBytes = Number.POSITIVE_INFINITY): Kv & { reado
       }
       used += after - before;
       map.set(key, structuredClone(value));
+      return Promise.resolve();
+    },
+    setMany: (entries) => {
+      let delta = 0;
+      for (const [key, value] of entries) delta += sizeOf(value) - (map.has(key) ? sizeOf(map.get(key)) : 0);
+      if (used + delta > capacityBytes) {
+        return Promise.reject(new DOMException("The quota has been exceeded.", "QuotaExceededError"));
+      }
+      used += delta;
+      for (const [key, value] of entries) map.set(key, structuredClone(value));
       return Promise.resolve();
     },
     del: (key) => {
@@ -162,6 +176,16 @@ export class TransferDb {
 export interface StoredPieceStoreOptions {
   /** Recently read pieces kept in memory, so serving 16 KiB blocks does not re-read a piece each time. */
   readonly cachePieces?: number;
+  /** Pieces written within this many ms share one transaction. */
+  readonly batchDelayMs?: number;
+}
+
+interface WriteBatch {
+  readonly pieces: Map<number, Uint8Array>;
+  bytes: number;
+  readonly done: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
 }
 
 /**
@@ -176,9 +200,11 @@ export class StoredPieceStore implements PieceStore {
   #storedBytes = 0;
   readonly #cache = new Map<number, Uint8Array>();
   readonly #cachePieces: number;
-  /** Bitfield writes are chained so they land in order. */
-  #bitfieldWrite: Promise<void> = Promise.resolve();
-  #bitfieldDirty = false;
+  /** Pieces waiting to be written together. */
+  #batch: WriteBatch | null = null;
+  /** Batches commit one after another, so each bitfield includes the ones before. */
+  #tail: Promise<void> = Promise.resolve();
+  readonly #batchDelayMs: number;
   #deleted = false;
 
   constructor(kv: Kv, infoHash: InfoHash, info: TorrentInfo | null, options: StoredPieceStoreOptions = {}) {
@@ -187,6 +213,7 @@ export class StoredPieceStore implements PieceStore {
     this.#info = info;
     this.#bits = new Uint8Array(info === null ? 0 : Math.ceil(info.pieceCount / 8));
     this.#cachePieces = options.cachePieces ?? 8;
+    this.#batchDelayMs = options.batchDelayMs ?? 5;
   }
 
   get infoHash(): InfoHash {
@@ -271,45 +298,66 @@ export class StoredPieceStore implements PieceStore {
       throw new RangeError(`piece ${index} must be ${pieceSize(info, index)} bytes, got ${data.length}`);
     }
     if (this.has(index)) return;
-    // Our own copy: the caller may reuse its buffer.
-    const copy = data.slice();
-    try {
-      await this.#kv.set(pieceKey(this.#infoHash, index), copy);
-    } catch (err) {
-      if (isQuotaError(err)) {
-        throw new StorageFullError(`browser storage is full: ${formatMiB(this.#storedBytes)} of this transfer are kept; free space and resume`);
-      }
-      throw err;
-    }
-    if (this.#deleted) return;
-    this.#remember(index, copy);
-    this.#bits[index >> 3]! |= 0x80 >> (index & 7);
-    this.#storedBytes += copy.length;
-    await this.#saveBitfield();
-  }
-
-  /** Coalesces bitfield writes: at most one in flight and one queued. */
-  #saveBitfield(): Promise<void> {
-    if (this.#bitfieldDirty) return this.#bitfieldWrite;
-    this.#bitfieldDirty = true;
-    this.#bitfieldWrite = this.#bitfieldWrite
-      .catch(() => undefined)
-      .then(async () => {
-        this.#bitfieldDirty = false;
-        if (this.#deleted) return;
-        try {
-          await this.#kv.set(bitfieldKey(this.#infoHash), this.#bits.slice());
-        } catch (err) {
-          if (isQuotaError(err)) throw new StorageFullError("browser storage is full: cannot record stored pieces");
-          throw err;
-        }
+    let batch = this.#batch;
+    if (batch === null) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
       });
-    return this.#bitfieldWrite;
+      batch = { pieces: new Map(), bytes: 0, done, resolve, reject };
+      this.#batch = batch;
+      setTimeout(() => this.#commit(batch!), this.#batchDelayMs);
+    }
+    if (!batch.pieces.has(index)) {
+      // Our own copy: the caller may reuse its buffer.
+      batch.pieces.set(index, data.slice());
+      batch.bytes += data.length;
+    }
+    return batch.done;
   }
 
-  /** Waits for pending bitfield writes. */
+  /** Writes one batch of pieces and the bitfield marking them in one transaction, after earlier batches. */
+  #commit(batch: WriteBatch): void {
+    if (this.#batch === batch) this.#batch = null;
+    this.#tail = this.#tail.then(async () => {
+      if (this.#deleted) {
+        batch.resolve();
+        return;
+      }
+      const bits = this.#bits.slice();
+      for (const index of batch.pieces.keys()) bits[index >> 3]! |= 0x80 >> (index & 7);
+      const entries: [string, unknown][] = [...batch.pieces].map(([index, piece]) => [pieceKey(this.#infoHash, index), piece]);
+      entries.push([bitfieldKey(this.#infoHash), bits]);
+      try {
+        await this.#kv.setMany(entries);
+      } catch (err) {
+        batch.reject(
+          isQuotaError(err)
+            ? new StorageFullError(`browser storage is full: ${formatMiB(this.#storedBytes)} of this transfer are kept; free space and resume`)
+            : err,
+        );
+        return;
+      }
+      if (this.#deleted) {
+        batch.resolve();
+        return;
+      }
+      for (const [index, piece] of batch.pieces) {
+        this.#bits[index >> 3]! |= 0x80 >> (index & 7);
+        this.#storedBytes += piece.length;
+        this.#remember(index, piece);
+      }
+      batch.resolve();
+    });
+  }
+
+  /** Waits for pending writes. */
   async flush(): Promise<void> {
-    await this.#bitfieldWrite;
+    const pending = this.#batch;
+    if (pending !== null) await pending.done.catch(() => undefined);
+    await this.#tail;
   }
 
   /** Stops writing (the transfer is being removed). */

@@ -81,6 +81,8 @@ export interface TrackerClientComponents<P extends SignalingPeer> {
   wantedPeers(): number;
   /** A data channel to a remote peer is open. The receiver owns the peer from now on. */
   onPeer(peer: P, remote: { readonly peerId: PeerId; readonly direction: "outbound" | "inbound" }): void;
+  /** True when a data channel to this peer is already open or being opened (no duplicate connections). */
+  isConnected?(peerId: PeerId): boolean;
   /** State, counts or message changed (for TrackerView). */
   onChange?(): void;
 }
@@ -131,6 +133,7 @@ export class TrackerClient<P extends SignalingPeer> {
   /** Peers answering relayed offers, until they connect or time out. */
   readonly #answering = new Set<P>();
   #startedSent = false;
+  #lastAnnounceAtMs: number | null = null;
   #completedPending = false;
   #stopped = false;
   #announcing = false;
@@ -174,6 +177,11 @@ export class TrackerClient<P extends SignalingPeer> {
   /** Offers sent and not yet answered or expired. */
   get pendingOfferCount(): number {
     return this.#pending.size;
+  }
+
+  /** Milliseconds since the last announce was sent; null before the first. */
+  get msSinceAnnounce(): number | null {
+    return this.#lastAnnounceAtMs === null ? null : this.#c.nowMs() - this.#lastAnnounceAtMs;
   }
 
   /** The re-announce interval in use (the tracker's, once it has answered). */
@@ -351,6 +359,7 @@ export class TrackerClient<P extends SignalingPeer> {
       });
       if (!sent || event === "completed") for (const o of offers) this.#dropOffer(o.offerId);
       if (sent) {
+        this.#lastAnnounceAtMs = this.#c.nowMs();
         if (event === "started") this.#startedSent = true;
         if (event === "completed") this.#completedPending = false;
       }
@@ -483,6 +492,11 @@ export class TrackerClient<P extends SignalingPeer> {
         if (pending === undefined || pending.answered) return;
         pending.answered = true;
         pending.remote = peerIdFromWire(message.peerId);
+        if (this.#c.isConnected?.(pending.remote) === true) {
+          // Already connected to this peer (it answered another offer, or we answered its): one channel is enough.
+          this.#dropOffer(message.offerId);
+          return;
+        }
         try {
           pending.peer.signal(message.answer);
         } catch {
@@ -499,6 +513,8 @@ export class TrackerClient<P extends SignalingPeer> {
 
   #answerOffer(from: WirePeerId, offerId: WireOfferId, offer: SessionDescription<"offer">): void {
     if (this.#c.wantedPeers() <= 0) return;
+    const remote = peerIdFromWire(from);
+    if (this.#c.isConnected?.(remote) === true) return;
     let peer: P;
     try {
       peer = this.#c.createPeer({ initiator: false });
@@ -506,7 +522,6 @@ export class TrackerClient<P extends SignalingPeer> {
       return;
     }
     this.#answering.add(peer);
-    const remote = peerIdFromWire(from);
     const timer = setTimeout(() => {
       if (this.#answering.delete(peer)) peer.destroy();
     }, this.#init.offerTimeoutMs);

@@ -89,12 +89,15 @@ describe("hashFiles", () => {
 
   it("rejects with AbortError when cancelled", async () => {
     const controller = new AbortController();
-    const data = bytes(2_000_000, 4);
+    const data = bytes(6_000_000, 4);
     const run = hashFiles([{ file: new Blob([data]), path: "big.bin" }], {
       signal: controller.signal,
       pieceLength: 16 * 1024,
+      workers: 1,
       onProgress: () => controller.abort(),
     });
     await expect(run).rejects.toMatchObject({ name: "AbortError" });
+    // Aborted before starting: rejects at once.
+    await expect(hashFiles([{ file: new Blob([data]), path: "big.bin" }], { signal: controller.signal })).rejects.toMatchObject({ name: "AbortError" });
   });
 });

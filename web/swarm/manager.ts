@@ -15,6 +15,7 @@
 // done yet.
 import { makeZip } from "client-zip";
 import type {
+  ConnectionId,
   FilePriority,
   PieceStore,
   SessionComponents,
@@ -83,6 +84,8 @@ export class OpenError extends Error {
 
 const STREAMABLE = /\.(mp4|m4v|webm|ogv|mp3|m4a|aac|ogg|oga|opus|wav|flac)$/i;
 const MAX_TORRENT_FILE_BYTES = 16 * 1024 * 1024;
+/** With no peer at all, re-announce (with fresh offers) this often instead of the tracker's interval. */
+const LONELY_REANNOUNCE_MS = 20_000;
 
 interface Transfer {
   readonly infoHash: InfoHash;
@@ -95,6 +98,8 @@ interface Transfer {
   readonly stored: StoredPieceStore;
   seedSource: BlobPieceStore | null;
   readonly clients: TrackerClient<SwarmPeer>[];
+  /** The remote peer behind each open connection (one connection per remote peer). */
+  readonly remotes: Map<ConnectionId, PeerId>;
   readonly priorities: FilePriority[];
   userPaused: boolean;
   /** A fault the user should read (storage full, a tracker problem is in TrackerView). */
@@ -222,6 +227,7 @@ export class SwarmTransferManager implements TransferManager {
         holder.seedSource = value;
       },
       clients: [],
+      remotes: new Map(),
       priorities: info === null ? [] : info.files.map(() => "normal"),
       userPaused: record.paused,
       fault: null,
@@ -234,7 +240,10 @@ export class SwarmTransferManager implements TransferManager {
     transport.bind({
       receive: (id, bytes) => session.receive(id, bytes),
       drained: (id) => session.drained(id),
-      removed: (id) => session.removeConnection(id),
+      removed: (id) => {
+        t.remotes.delete(id);
+        session.removeConnection(id);
+      },
     });
     t.unsubscribe = session.subscribe((event) => this.#onSessionEvent(t, event));
     if (record.paused) session.pause();
@@ -259,6 +268,7 @@ export class SwarmTransferManager implements TransferManager {
           },
           wantedPeers: () => (t.destroyed || t.userPaused || t.error !== null ? 0 : Math.max(0, this.#init.maxPeersPerTransfer - t.transport.connectionCount)),
           onPeer: (peer, remote) => this.#onPeer(t, peer, remote.direction, remote.peerId),
+          isConnected: (peerId) => [...t.remotes.values()].includes(peerId),
         },
       );
     } catch (err) {
@@ -270,7 +280,7 @@ export class SwarmTransferManager implements TransferManager {
   }
 
   #onPeer(t: Transfer, peer: SwarmPeer, direction: "outbound" | "inbound", remote: PeerId): void {
-    if (t.destroyed || this.#closed) {
+    if (t.destroyed || this.#closed || [...t.remotes.values()].includes(remote)) {
       peer.destroy();
       return;
     }
@@ -281,6 +291,7 @@ export class SwarmTransferManager implements TransferManager {
       peer.destroy();
       return;
     }
+    t.remotes.set(id, remote);
     t.session.addConnection(id, direction);
   }
 
@@ -319,6 +330,13 @@ export class SwarmTransferManager implements TransferManager {
         t.error = `the transfer stopped on an internal error: ${messageOf(err)}`;
       }
       t.transport.poll();
+      // Alone and wanting data: ask the tracker again rather than wait out its interval.
+      if (t.transport.connectionCount === 0 && !t.userPaused && t.error === null && !t.session.snapshot().complete) {
+        for (const c of t.clients) {
+          const since = c.msSinceAnnounce;
+          if (since !== null && since >= LONELY_REANNOUNCE_MS) c.announceNow();
+        }
+      }
     }
   }
 
