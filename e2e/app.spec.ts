@@ -1,6 +1,6 @@
 // The page itself: it renders (desktop, phone, dark), a bad or truncated link
 // says what is wrong, and the keyboard reaches the pickers and the drop zone.
-import { mkdtempSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "@playwright/test";
@@ -101,14 +101,18 @@ test("hashing a large share can be cancelled", async ({ page }) => {
   // A sparse 2 GB file: no disk used, but hashing it takes a while.
   writeFileSync(big, "");
   truncateSync(big, 2 * 1024 * 1024 * 1024);
-  await page.goto("/");
-  await page.getByLabel("Add files").setInputFiles(big);
-  const region = transfer(page, "huge.iso");
-  await expect(region.getByRole("progressbar", { name: "Hashing huge.iso" })).toBeVisible();
-  await screenshot(page, "app-hashing");
-  await region.getByRole("button", { name: "Cancel" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "Sharing cancelled" })).toBeVisible();
-  await expect(region).toHaveCount(0);
+  try {
+    await page.goto("/");
+    await page.getByLabel("Add files").setInputFiles(big);
+    const region = transfer(page, "huge.iso");
+    await expect(region.getByRole("progressbar", { name: "Hashing huge.iso" })).toBeVisible();
+    await screenshot(page, "app-hashing");
+    await region.getByRole("button", { name: "Cancel" }).click();
+    await expect(page.getByRole("status").filter({ hasText: "Sharing cancelled" })).toBeVisible();
+    await expect(region).toHaveCount(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("a .torrent file opens with its file list and sizes", async ({ page }) => {

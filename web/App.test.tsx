@@ -41,7 +41,9 @@ class RecordingManager implements TransferManager {
   resume(infoHash: string) {
     this.calls.push(`resume ${infoHash}`);
   }
-  setFilePriority() {}
+  setFilePriority(infoHash: string, fileIndex: number, priority: string) {
+    this.calls.push(`priority ${infoHash} ${fileIndex} ${priority}`);
+  }
   async fileBlob(infoHash: string, fileIndex: number): Promise<Blob> {
     this.calls.push(`fileBlob ${infoHash} ${fileIndex}`);
     return new Blob(["x"]);
@@ -144,6 +146,10 @@ describe("<App>", () => {
     expect(within(region).getByRole("img", { name: /^Piece map: 2 of 4 pieces verified/ })).toBeTruthy();
     expect(within(region).getByText("Waiting for peers — keep this page open on the sharing device")).toBeTruthy();
     expect((within(region).getByLabelText("Share link") as HTMLInputElement).value).toContain(hash);
+
+    fireEvent.change(within(region).getByRole("combobox", { name: "Priority of sub/b.mp4" }), { target: { value: "skip" } });
+    expect(manager.calls).toContain(`priority ${hash} 1 skip`);
+    expect(within(region).queryByRole("combobox", { name: "Priority of a.jpg" })).toBeNull();
 
     URL.createObjectURL = vi.fn(() => "blob:test");
     URL.revokeObjectURL = vi.fn();

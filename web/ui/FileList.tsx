@@ -18,11 +18,12 @@ function baseName(path: string): string {
   return path.split("/").at(-1) ?? path;
 }
 
-function FileRow({ infoHash, file, shown }: { readonly infoHash: string; readonly file: FileView; readonly shown: string }) {
+function FileRow({ infoHash, file, shown, choosable }: { readonly infoHash: string; readonly file: FileView; readonly shown: string; readonly choosable: boolean }) {
   const actions = useActions();
   const manager = useSwarm((s) => s.manager);
   const [busy, setBusy] = useState(false);
   const [player, setPlayer] = useState<string | null>(null);
+  const [buffering, setBuffering] = useState(false);
   const isVideo = /\.(mp4|m4v|webm|mov|ogv|mkv)$/i.test(file.path);
 
   const save = async () => {
@@ -38,10 +39,13 @@ function FileRow({ infoHash, file, shown }: { readonly infoHash: string; readonl
   };
 
   const play = async () => {
+    setBuffering(true);
     try {
       setPlayer(await manager.streamUrl(infoHash, file.index));
     } catch (error) {
       actions.notify("error", `Could not play “${shown}”`, error instanceof Error ? error.message : String(error));
+    } finally {
+      setBuffering(false);
     }
   };
 
@@ -66,9 +70,20 @@ function FileRow({ infoHash, file, shown }: { readonly infoHash: string; readonl
           <progress max={1} value={file.progress} aria-label={`${shown} progress`} />
         )}
         {file.streamable && !player ? (
-          <button type="button" className="secondary" onClick={() => void play()}>
-            Play {shown}
+          <button type="button" className="secondary" onClick={() => void play()} disabled={buffering}>
+            {buffering ? `Buffering ${shown}…` : `Play ${shown}`}
           </button>
+        ) : null}
+        {!file.complete && choosable ? (
+          <select
+            aria-label={`Priority of ${shown}`}
+            value={file.priority}
+            onChange={(e) => actions.setFilePriority(infoHash, file.index, e.currentTarget.value as FileView["priority"])}
+          >
+            <option value="high">First</option>
+            <option value="normal">Normal</option>
+            <option value="skip">Skip</option>
+          </select>
         ) : null}
       </div>
       {player ? (
@@ -82,12 +97,14 @@ function FileRow({ infoHash, file, shown }: { readonly infoHash: string; readonl
   );
 }
 
+/** `choosable`: several files, so a person may pick which come first or are skipped. */
 export function FileList({ infoHash, files }: { readonly infoHash: string; readonly files: readonly FileView[] }) {
   const shown = displayPaths(files);
+  const choosable = files.length > 1;
   return (
     <ul className="file-list" aria-label="Files">
       {files.map((file, i) => (
-        <FileRow key={file.index} infoHash={infoHash} file={file} shown={shown[i] ?? file.path} />
+        <FileRow key={file.index} infoHash={infoHash} file={file} shown={shown[i] ?? file.path} choosable={choosable} />
       ))}
     </ul>
   );

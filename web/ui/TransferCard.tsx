@@ -58,6 +58,14 @@ export function TransferCard({ infoHash, highlight = false }: { readonly infoHas
   const headingId = `t-${view.infoHash}`;
   const hashingShare = view.status === "hashing" ? (pending.find((p) => p.name === view.name) ?? (pending.length === 1 ? pending[0] : undefined)) : undefined;
 
+  const removeTransfer = async () => {
+    await actions.remove(view.infoHash);
+    // A link to it left in the address bar would add it again on reload.
+    if (window.location.hash.toLowerCase().includes(view.infoHash.toLowerCase())) {
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    }
+  };
+
   const saveZip = async () => {
     setZipping(true);
     try {
@@ -180,7 +188,7 @@ export function TransferCard({ infoHash, highlight = false }: { readonly infoHas
                 <span>
                   Remove “{view.name}” and its {formatBytes(view.storedBytes)} of stored data from this browser?
                 </span>
-                <button type="button" className="danger" onClick={() => void actions.remove(view.infoHash)}>
+                <button type="button" className="danger" onClick={() => void removeTransfer()}>
                   Remove
                 </button>
                 <button type="button" className="secondary" autoFocus onClick={() => setConfirming(false)}>
