@@ -88,12 +88,27 @@ describe("StoredPieceStore", () => {
     await store.write(pieceIndex(1, info.pieceCount), piece(data, info, 1));
     const err = await store.write(pieceIndex(2, info.pieceCount), piece(data, info, 2)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StorageFullError);
-    expect((err as Error).message).toMatch(/storage is full/);
+    expect((err as Error).message).toMatch(/32 KiB of this transfer are kept in browser storage/);
     expect(store.has(2)).toBe(false);
 
     const resumed = new StoredPieceStore(kv, info.infoHash, info);
     expect([...(await resumed.open())]).toEqual([0b11000000]);
     expect(await resumed.read(pieceIndex(1, info.pieceCount), 0, PIECE)).toEqual(piece(data, info, 1));
+  });
+
+  it("writes pieces verified together in one transaction with their bits: a full store keeps none of them marked", async () => {
+    const { info, data } = await torrent();
+    const kv = memoryKv(3 * PIECE);
+    const store = new StoredPieceStore(kv, info.infoHash, info);
+    await store.open();
+    // Four pieces verified in the same moment do not fit: the batch fails whole.
+    const results = await Promise.allSettled([0, 1, 2, 3].map((i) => store.write(pieceIndex(i, info.pieceCount), piece(data, info, i))));
+    expect(results.every((r) => r.status === "rejected" && r.reason instanceof StorageFullError)).toBe(true);
+    expect(await kv.keysWithPrefix(`${info.infoHash}:`)).toEqual([]);
+    // Two fit, and land together with their bits.
+    await Promise.all([0, 1].map((i) => store.write(pieceIndex(i, info.pieceCount), piece(data, info, i))));
+    const resumed = new StoredPieceStore(kv, info.infoHash, info);
+    expect([...(await resumed.open())]).toEqual([0b11000000]);
   });
 
   it("serves the 16 KiB blocks of a recently read piece without re-reading storage", async () => {

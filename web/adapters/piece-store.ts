@@ -335,7 +335,7 @@ export class StoredPieceStore implements PieceStore {
       } catch (err) {
         batch.reject(
           isQuotaError(err)
-            ? new StorageFullError(`browser storage is full: ${formatMiB(this.#storedBytes)} of this transfer are kept; free space and resume`)
+            ? new StorageFullError(`${formatMiB(this.#storedBytes)} of this transfer are kept in browser storage; free some space and resume`)
             : err,
         );
         return;
@@ -378,6 +378,7 @@ export class StoredPieceStore implements PieceStore {
 }
 
 function formatMiB(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KiB`;
   return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 

@@ -607,7 +607,8 @@ export class SwarmTransferManager implements TransferManager {
     const estimate = await estimateStorage();
     let ours = 0;
     for (const t of this.#transfers.values()) ours += t.stored.storedBytes;
-    return { usedBytes: estimate.usedBytes ?? ours, quotaBytes: estimate.quotaBytes };
+    // The estimate lags behind recent writes; never show less than what we know we keep.
+    return { usedBytes: Math.max(estimate.usedBytes ?? 0, ours), quotaBytes: estimate.quotaBytes };
   }
 
   subscribe(listener: (transfers: readonly TransferView[]) => void): () => void {
