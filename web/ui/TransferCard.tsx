@@ -1,6 +1,6 @@
 // One transfer: name, status, progress, speeds, ETA, ratio, share link, files,
 // piece map, speed chart and peers; pause/resume, zip and remove (confirmed).
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { useActions, useSwarm } from "../state/context.tsx";
 import { FileList } from "./FileList.tsx";
 import { formatBytes, formatDuration, formatPercent, formatRate, formatRatio, percentValue } from "./format.ts";
@@ -50,6 +50,12 @@ export function TransferCard({ infoHash, highlight = false }: { readonly infoHas
   const [confirming, setConfirming] = useState(false);
   const [zipping, setZipping] = useState(false);
   const now = useNow(view ? needsClock(view) : false);
+  const sectionRef = useRef<HTMLElement>(null);
+  const shown = view !== undefined && view.status !== "hashing";
+  useEffect(() => {
+    // The share this page just made: bring its link into view (on phones it is below the drop zone).
+    if (highlight && shown && typeof sectionRef.current?.scrollIntoView === "function") sectionRef.current.scrollIntoView({ block: "start", behavior: "smooth" });
+  }, [highlight, shown]);
   if (!view) return null;
 
   const fraction = view.totalBytes > 0 ? view.verifiedBytes / view.totalBytes : view.status === "seeding" ? 1 : 0;
@@ -78,7 +84,7 @@ export function TransferCard({ infoHash, highlight = false }: { readonly infoHas
   };
 
   return (
-    <section className={`card transfer${highlight ? " highlight" : ""}`} aria-label={view.name} data-status={view.status}>
+    <section ref={sectionRef} className={`card transfer${highlight ? " highlight" : ""}`} aria-label={view.name} data-status={view.status}>
       <header className="transfer-head">
         <h2 id={headingId}>{view.name}</h2>
         <span className={`badge status-${view.status}`}>{statusLabel[view.status]}</span>
