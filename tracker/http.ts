@@ -25,6 +25,8 @@ export interface TrackerStats {
   rateLimited: number;
   closedForAbuse: number;
   storeErrors: number;
+  /** Messages per socket write, thanks to write coalescing (1 = none). */
+  framesPerWrite: number;
   rssBytes: number;
   uptimeS: number;
   processId: string;
@@ -177,6 +179,7 @@ const METRICS: { key: keyof TrackerStats; name: string; type: "gauge" | "counter
   { key: "rateLimited", name: "swarmdrop_tracker_rate_limited_total", type: "counter", help: "Messages dropped by the per-connection rate limit." },
   { key: "closedForAbuse", name: "swarmdrop_tracker_closed_for_abuse_total", type: "counter", help: "Connections closed after repeated bad messages." },
   { key: "storeErrors", name: "swarmdrop_tracker_store_errors_total", type: "counter", help: "Messages that failed because the store did." },
+  { key: "framesPerWrite", name: "swarmdrop_tracker_frames_per_write", type: "gauge", help: "Messages per socket write since start (write coalescing)." },
   { key: "rssBytes", name: "swarmdrop_tracker_resident_memory_bytes", type: "gauge", help: "Resident set size of this process." },
   { key: "uptimeS", name: "swarmdrop_tracker_uptime_seconds", type: "gauge", help: "Seconds since this process started." },
 ];

@@ -81,9 +81,17 @@ export async function startRedis(): Promise<Child & { url: string }> {
   return { process: child, output, url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
 }
 
+/** Any Node script in its own process (through tsx), ready once it prints a line matching `ready`. */
+export async function startNodeScript(script: string, args: string[], ready: RegExp, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Child & { match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", resolve(root, script), ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const output: string[] = [];
+  const match = await waitForLine(child, output, ready, 20_000);
+  return { process: child, output, match, stop: () => stopChild(child) };
+}
+
 /** A tracker in its own process (`node --import tsx tracker/main.ts`), on a free port. */
-export async function startTrackerProcess(args: string[], env: Record<string, string> = {}): Promise<Child & { port: number }> {
-  const child = spawn(process.execPath, ["--import", "tsx", resolve(root, "tracker/main.ts"), "--port", "0", "--host", "127.0.0.1", "--dist-dir", "", ...args], {
+export async function startTrackerProcess(args: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Child & { port: number }> {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", resolve(root, "tracker/main.ts"), "--port", "0", "--host", "127.0.0.1", "--dist-dir", "", ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -8,7 +8,8 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { seededRandom } from "../core/random.ts";
 import { defaultTrackerParseLimits, encodeTrackerMessage } from "../core/tracker-protocol.ts";
-import type { TrackerConfig } from "./config.ts";
+import { defaultConfig, type TrackerConfig } from "./config.ts";
+import { encodeTextFrames } from "./frames.ts";
 import { createHttpHandler, type TrackerStats } from "./http.ts";
 import { MemoryStore } from "./memory-store.ts";
 import { Relay, type Connection, type Delivery, type RemoteRoute } from "./relay.ts";
@@ -56,7 +57,12 @@ function refuseUpgrade(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
 }
 
-export async function startTracker(config: TrackerConfig): Promise<RunningTracker> {
+/**
+ * Starts the tracker (HTTP + WebSocket on one port). Missing settings take the
+ * defaults of `--help` (environment variables are read only by main.ts).
+ */
+export async function startTracker(settings: Partial<TrackerConfig> = {}): Promise<RunningTracker> {
+  const config: TrackerConfig = defaultConfig(settings);
   const processId = randomBytes(6).toString("hex");
   const random = seededRandom(randomBytes(4).readUInt32LE(0));
   const log = (line: string): void => {
@@ -120,6 +126,7 @@ export async function startTracker(config: TrackerConfig): Promise<RunningTracke
       rateLimited: extra.rateLimited,
       closedForAbuse: extra.closedForAbuse,
       storeErrors: c.storeErrors,
+      framesPerWrite: writeStats.writes > 0 ? Math.round((writeStats.frames / writeStats.writes) * 100) / 100 : 0,
       rssBytes: process.memoryUsage.rss(),
       uptimeS: Math.round((Date.now() - startedAtMs) / 1000),
       processId,
@@ -152,20 +159,51 @@ export async function startTracker(config: TrackerConfig): Promise<RunningTracke
       return;
     }
     // Upgrades are accepted on any path, as the reference tracker does; the app uses /announce.
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, ip));
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, ip, socket));
   });
 
-  const onConnection = (ws: WebSocket, ip: string): void => {
+  // Write coalescing (see frames.ts): messages for one socket within one
+  // event-loop turn are framed into one buffer and written once, after the turn.
+  interface Outbox {
+    ws: WebSocket;
+    socket: Duplex;
+    texts: string[];
+  }
+  const pendingOutboxes: Outbox[] = [];
+  let flushScheduled = false;
+  const writeStats = { frames: 0, writes: 0 };
+  const flushBox = (box: Outbox): void => {
+    const texts = box.texts;
+    box.texts = [];
+    // ws may have started closing meanwhile: no data frames after a close frame.
+    if (texts.length === 0 || box.ws.readyState !== box.ws.OPEN || box.socket.destroyed) return;
+    writeStats.frames += texts.length;
+    writeStats.writes++;
+    box.socket.write(encodeTextFrames(texts));
+  };
+  const flush = (): void => {
+    flushScheduled = false;
+    for (const box of pendingOutboxes) flushBox(box);
+    pendingOutboxes.length = 0;
+  };
+
+  const onConnection = (ws: WebSocket, ip: string, socket: Duplex): void => {
     perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    const box: Outbox = { ws, socket, texts: [] };
     const send = (text: string): void => {
       if (ws.readyState !== ws.OPEN) return;
-      if (ws.bufferedAmount > config.maxSendBufferBytes) {
+      if (socket.writableLength > config.maxSendBufferBytes) {
         // A client that does not read cannot make the tracker hold its messages forever.
-        log(`closing slow connection from ${ip}: ${ws.bufferedAmount} bytes unsent`);
+        log(`closing slow connection from ${ip}: ${socket.writableLength} bytes unsent`);
         ws.terminate();
         return;
       }
-      ws.send(text);
+      if (box.texts.length === 0) pendingOutboxes.push(box);
+      box.texts.push(text);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
     };
     const state: SocketState = { conn: theRelay.open(send), ip, alive: true, tokens: config.rateBurst, refilledAtMs: Date.now(), bad: 0, lastRateWarningMs: 0 };
     sockets.set(ws, state);
@@ -175,6 +213,7 @@ export async function startTracker(config: TrackerConfig): Promise<RunningTracke
       if (state.bad >= config.maxBadMessages && ws.readyState === ws.OPEN) {
         extra.closedForAbuse++;
         log(`closing connection from ${ip} after ${state.bad} bad messages`);
+        flushBox(box); // the failure reasons go out before the close frame
         ws.close(1008, "too many bad messages");
         // A client that ignores the close handshake is cut off.
         setTimeout(() => ws.terminate(), 2000).unref();
