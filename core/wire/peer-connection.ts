@@ -161,6 +161,12 @@ const maxMetadataRequestsPerPiece = 4;
 /** Bytes of a piece hash in the info dict: bounds the piece count before metadata. */
 const pieceHashBytes = 20;
 
+interface GraceEntry {
+  untilMs: number;
+  answers: number;
+  pieces: number;
+}
+
 const keyOf = (index: number, begin: number, length: number): string => `${index}:${begin}:${length}`;
 
 export class PeerConnection {
@@ -204,8 +210,13 @@ export class PeerConnection {
 
   readonly #ourRequests = new Map<string, OutgoingRequest>();
   readonly #theirRequests = new Map<string, IncomingRequest>();
-  /** Requests of ours that ended (cancelled, rejected, choked away) -> until when a late block is forgiven. */
-  readonly #grace = new Map<string, number>();
+  /**
+   * Requests of ours that ended while an answer may still be on its way, per
+   * block, until untilMs (Map order is expiry order). Each late answer uses one credit:
+   * - `answers`: we cancelled it; a piece or (BEP 6) a reject may still come;
+   * - `pieces`: it was rejected or choked away; only a crossing piece is forgiven.
+   */
+  readonly #grace = new Map<string, GraceEntry>();
   /** BEP 6 allowed fast sets: what we granted them, what they granted us. */
   readonly #allowedFastSent = new Set<number>();
   readonly #allowedFastReceived = new Set<number>();
@@ -213,6 +224,7 @@ export class PeerConnection {
   #outgoing: Uint8Array[] = [];
   #outgoingHead = 0;
   #outgoingBytes = 0;
+  #lateBlockBytes = 0;
   /** ut_metadata requests received, and the metadata_size we last announced (bounds them). */
   #metadataRequests = 0;
   #advertisedMetadataSize: number | null = null;
@@ -351,6 +363,10 @@ export class PeerConnection {
   get downloadedBytes(): number {
     return this.#down.totalBytes;
   }
+  /** Bytes of blocks that arrived after we cancelled them (or they were rejected or choked away): dropped, not counted as downloaded. */
+  get lateBlockBytes(): number {
+    return this.#lateBlockBytes;
+  }
   get uploadedBytes(): number {
     return this.#up.totalBytes;
   }
@@ -446,8 +462,8 @@ export class PeerConnection {
       return [this.#fail(new ProtocolViolation("timeout", `nothing received for ${now - this.#lastReceivedMs} ms`))];
     }
     if (this.#handshakeSent && now - this.#lastSentMs >= this.limits.keepAliveIntervalMs) this.#queueMessage({ type: "keep-alive" });
-    for (const [key, until] of this.#grace) {
-      if (until > now) break; // insertion order is expiry order
+    for (const [key, { untilMs }] of this.#grace) {
+      if (untilMs > now) break; // insertion order is expiry order
       this.#grace.delete(key);
     }
     return [];
@@ -604,7 +620,6 @@ export class PeerConnection {
     if (!this.canRequest(index)) throw new WireUsageError(`cannot request piece ${index} now: the peer is choking us`);
     const key = keyOf(index, begin, length);
     if (this.#ourRequests.has(key)) throw new WireUsageError(`block ${key} is already requested`);
-    this.#grace.delete(key);
     this.#ourRequests.set(key, { index: index as PieceIndex, begin, length, sentAtMs: this.#clock.nowMs() });
     this.#queueMessage({ type: "request", index, begin, length });
   }
@@ -619,7 +634,7 @@ export class PeerConnection {
     const r = this.#ourRequests.get(key);
     if (r === undefined) return false;
     this.#ourRequests.delete(key);
-    this.#remember(key);
+    this.#remember(key, "answers");
     this.#queueMessage({ type: "cancel", index, begin, length });
     return true;
   }
@@ -721,7 +736,7 @@ export class PeerConnection {
         if (!this.supportsFast) {
           for (const [key, r] of this.#ourRequests) {
             dropped.push({ index: r.index, begin: r.begin, length: r.length });
-            this.#remember(key);
+            this.#remember(key, "pieces");
           }
           this.#ourRequests.clear();
         }
@@ -774,12 +789,12 @@ export class PeerConnection {
         const r = this.#ourRequests.get(key);
         if (r !== undefined) {
           this.#ourRequests.delete(key);
-          this.#remember(key);
+          this.#remember(key, "pieces"); // a piece already on its way is forgiven
           events.push({ type: "reject", index: r.index, begin: r.begin, length: r.length });
           return;
         }
-        // A reject answering our cancel (BEP 6) or crossing a choke: expected, dropped.
-        if (this.#takeGrace(key, now)) return;
+        // A reject answering our cancel (BEP 6: a cancelled request is answered by a piece or a reject).
+        if (this.#takeGrace(key, now, "reject")) return;
         throw new ProtocolViolation("unrequested-reject", `reject for ${key}, which we did not request (BEP 6)`);
       }
       case "allowed-fast":
@@ -877,7 +892,10 @@ export class PeerConnection {
     const r = this.#ourRequests.get(key);
     if (r === undefined) {
       // BEP 3: a cancel races with the piece already on its way; likewise a choke or reject.
-      if (this.#takeGrace(key, now)) return;
+      if (this.#takeGrace(key, now, "piece")) {
+        this.#lateBlockBytes += block.length;
+        return;
+      }
       throw new ProtocolViolation("unrequested-piece", `block ${key} was never requested`);
     }
     this.#ourRequests.delete(key);
@@ -954,20 +972,30 @@ export class PeerConnection {
     this.#queueMessage({ type: "reject", index, begin, length });
   }
 
-  #remember(key: string): void {
+  #remember(key: string, credit: "answers" | "pieces"): void {
+    const entry = this.#grace.get(key) ?? { untilMs: 0, answers: 0, pieces: 0 };
+    entry[credit]++;
+    entry.untilMs = this.#clock.nowMs() + this.limits.lateBlockGraceMs;
     this.#grace.delete(key);
-    this.#grace.set(key, this.#clock.nowMs() + this.limits.lateBlockGraceMs);
+    this.#grace.set(key, entry);
     if (this.#grace.size > maxGraceEntries) {
       const oldest = this.#grace.keys().next();
       if (oldest.done !== true) this.#grace.delete(oldest.value);
     }
   }
 
-  #takeGrace(key: string, now: number): boolean {
-    const until = this.#grace.get(key);
-    if (until === undefined) return false;
-    this.#grace.delete(key);
-    return until > now;
+  #takeGrace(key: string, now: number, answer: "piece" | "reject"): boolean {
+    const entry = this.#grace.get(key);
+    if (entry === undefined) return false;
+    if (entry.untilMs <= now) {
+      this.#grace.delete(key);
+      return false;
+    }
+    if (entry.answers > 0) entry.answers--;
+    else if (answer === "piece" && entry.pieces > 0) entry.pieces--;
+    else return false;
+    if (entry.answers === 0 && entry.pieces === 0) this.#grace.delete(key);
+    return true;
   }
 
   #fail(err: unknown): PeerEvent {
