@@ -1,8 +1,14 @@
 // Errors a person must understand, in a real browser: no WebRTC, no IndexedDB,
 // an unreachable tracker (retrying, with a countdown) and no peers yet, and a
-// storage quota too small for a download (paused, explained, nothing lost).
+// storage quota too small for a download (paused, explained, nothing lost), and
+// a peer sending corrupt data (the headless CLI peer seeding a file changed
+// after hashing): banned, counted on the page, and the file still arrives intact.
+import { spawn } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { expect, test } from "@playwright/test";
-import { makeFolder, screenshot, shareFolder, transfer, waitForProgress, waitForStatus } from "./helpers.ts";
+import { makeFolder, screenshot, sha256, shareFolder, transfer, waitForProgress, waitForStatus } from "./helpers.ts";
 
 test("a browser without WebRTC is told why SwarmDrop cannot run", async ({ page }) => {
   await page.addInitScript(() => {
@@ -72,5 +78,56 @@ test("a download past the storage quota pauses, explains, and resumes with nothi
   } finally {
     await leechContext.close().catch(() => {});
     await seedContext.close().catch(() => {});
+  }
+});
+
+test("a peer sending corrupt data is banned and shown, and the download still finishes intact", async ({ browser, baseURL }) => {
+  test.setTimeout(120_000);
+  const folder = makeFolder("poem", [{ path: "poem.bin", sizeBytes: 3_000_017 }], 11);
+  const original = join(folder.dir, "poem.bin");
+  // The headless peer seeds its own copy, which is corrupted once hashed.
+  const cliDir = mkdtempSync(join(tmpdir(), "swarmdrop-corrupt-"));
+  const cliCopy = join(cliDir, "poem.bin");
+  copyFileSync(original, cliCopy);
+  const tracker = `${(baseURL ?? "").replace(/^http/, "ws")}/announce`;
+  const cli = spawn(process.execPath, ["cli/swarmdrop.mjs", "seed", cliCopy, "--tracker", tracker, "--app-url", baseURL ?? "", "--no-qr", "--state-dir", cliDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const seedContext = await browser.newContext();
+  const leechContext = await browser.newContext({ acceptDownloads: true });
+  try {
+    const cliLink = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      cli.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        const m = /#magnet:\?xt=urn:btih:([0-9a-f]{40})/i.exec(out);
+        if (m) resolve(m[1]!.toLowerCase());
+      });
+      cli.once("exit", (code) => reject(new Error(`the headless peer exited (${code}): ${out}`)));
+    });
+    // Same bytes, now wrong: every piece it sends fails its SHA-1 check.
+    const bad = readFileSync(cliCopy);
+    for (let i = 0; i < bad.length; i++) bad[i] = bad[i]! ^ 0x5a;
+    writeFileSync(cliCopy, bad);
+
+    const seed = await seedContext.newPage();
+    await seed.goto("/");
+    await seed.getByLabel("Add files").setInputFiles(original);
+    const link = await transfer(seed, "poem.bin").getByLabel("Share link").inputValue({ timeout: 30_000 });
+    expect(link, "the browser and the headless peer made the same torrent").toContain(cliLink);
+
+    const leech = await leechContext.newPage();
+    await leech.goto(link);
+    const region = transfer(leech, "poem.bin");
+    await expect(region.getByText(/1 peer sent corrupt data and was banned|\d+ peers sent corrupt data and were banned/)).toBeVisible({ timeout: 90_000 });
+    await waitForProgress(leech, "poem.bin", 100, 90_000);
+    await screenshot(leech, "errors-corrupt-peer-banned");
+    const [download] = await Promise.all([leech.waitForEvent("download"), region.getByRole("button", { name: "Save poem.bin", exact: true }).click()]);
+    expect(sha256(readFileSync(await download.path()))).toBe(folder.sha256.get("poem.bin"));
+  } finally {
+    cli.kill("SIGINT");
+    await leechContext.close().catch(() => {});
+    await seedContext.close().catch(() => {});
+    rmSync(cliDir, { recursive: true, force: true });
   }
 });

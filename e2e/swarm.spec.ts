@@ -56,7 +56,7 @@ test("a seed and three downloaders: resume after reload, finish from each other,
     // The seed leaves once its peers hold every piece between them.
     await expect
       .poll(
-        async () => Number(await transfer(seed, folder.name).locator(".stat", { hasText: "Copies on peers" }).locator("dd").textContent().catch(() => "0")),
+        async () => Number(await transfer(seed, folder.name).locator(".stat", { hasText: "Availability" }).locator("dd").textContent().catch(() => "0")),
         { timeout: 120_000, intervals: [100, 250] },
       )
       .toBeGreaterThanOrEqual(1);

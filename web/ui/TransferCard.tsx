@@ -139,7 +139,7 @@ export function TransferCard({ infoHash, highlight = false }: { readonly infoHas
             <Stat label="Peers" value={String(view.peers.length)} />
             <Stat label="Uploaded" value={formatBytes(view.uploadedBytes)} />
             {view.pieceCount > 0 ? (
-              <Stat label="Copies on peers" value={distributedCopies(view.availability).toFixed(2)} title="Complete copies the connected peers hold between them; from 1.00 every piece is on some peer" />
+              <Stat label="Availability" value={distributedCopies(view.availability).toFixed(2)} title="Distributed copies: complete copies the connected peers hold between them; from 1.00 every piece is on some peer" />
             ) : null}
           </dl>
 
