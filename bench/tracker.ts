@@ -164,6 +164,8 @@ export interface TrackerFigures {
   announcesPerS: number;
   /** Announces per second of the tracker's own CPU time: its capacity on one dedicated core. */
   announcesPerCpuS: number;
+  /** Extra RSS per held connection over the idle process (per loaded connection when nothing is held). */
+  rssBytesPerConnection: number;
   /** Cores the tracker used while measured (1 = one full core). */
   trackerCpuShare: number;
   generatorCpuShare: number;
@@ -176,7 +178,6 @@ export interface TrackerFigures {
   idleRssBytes: number;
   holdConnections: number;
   holdRssBytes: number;
-  rssBytesPerConnection: number;
 }
 
 async function measureTracker(name: string, child: Child, port: number, args: Args): Promise<TrackerFigures> {
@@ -232,6 +233,22 @@ async function measureTracker(name: string, child: Child, port: number, args: Ar
     }
   };
 
+  // Holding first, on the fresh process, so its RSS is not inflated by the load's garbage.
+  let holdRssBytes = 0;
+  let holdOpenS = 0;
+  if (args.hold > 0) {
+    log(`${name}: opening ${args.hold} idle connections (RSS before: ${(idleRssBytes / 2 ** 20).toFixed(0)} MiB)`);
+    const h0 = performance.now();
+    const held = await openConnections(url, args.hold, Math.max(1, Math.floor(args.hold / 20)), 0, onMessage, 1_000_000);
+    await joinAll(held, joins);
+    holdOpenS = (performance.now() - h0) / 1000;
+    await sleep(1000);
+    holdRssBytes = rssBytes(pid);
+    log(`${name}: ${args.hold} connections held in ${holdOpenS.toFixed(1)} s, RSS ${(holdRssBytes / 2 ** 20).toFixed(0)} MiB`);
+    for (const c of held) c.ws.terminate();
+    await sleep(1000);
+  }
+
   log(`${name}: opening ${args.connections} connections over ${args.swarms} swarms`);
   conns = await openConnections(url, args.connections, args.swarms, args.offers, onMessage);
   await joinAll(conns, joins);
@@ -255,17 +272,6 @@ async function measureTracker(name: string, child: Child, port: number, args: Ar
   for (const c of conns) c.ws.terminate();
   conns = [];
 
-  let holdRssBytes = 0;
-  if (args.hold > 0) {
-    await sleep(1000);
-    const before = rssBytes(pid);
-    log(`${name}: holding ${args.hold} idle connections (RSS before: ${(before / 2 ** 20).toFixed(0)} MiB)`);
-    const held = await openConnections(url, args.hold, Math.max(1, Math.floor(args.hold / 20)), 0, onMessage, 1_000_000);
-    await joinAll(held, joins);
-    await sleep(1000);
-    holdRssBytes = rssBytes(pid);
-    for (const c of held) c.ws.terminate();
-  }
   const sorted = Float64Array.from(counters.latencies).sort();
   const figures: TrackerFigures = {
     announcesPerS: Math.round(counters.announces / elapsedS),
@@ -281,7 +287,7 @@ async function measureTracker(name: string, child: Child, port: number, args: Ar
     idleRssBytes,
     holdConnections: args.hold,
     holdRssBytes,
-    rssBytesPerConnection: args.hold > 0 ? Math.round(holdRssBytes / args.hold) : Math.round(loadRssBytes / args.connections),
+    rssBytesPerConnection: args.hold > 0 ? Math.round((holdRssBytes - idleRssBytes) / args.hold) : Math.round((loadRssBytes - idleRssBytes) / args.connections),
   };
   log(`${name}: ${figures.announcesPerCpuS} announces per tracker CPU second (tracker used ${figures.trackerCpuShare} cores, generator ${figures.generatorCpuShare}); ${figures.announcesPerS} announces/s, ${figures.offersRelayedPerS} offers/s, p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, ${(figures.holdRssBytes / 2 ** 20).toFixed(0)} MiB RSS with ${args.hold} connections`);
   return figures;
@@ -353,12 +359,18 @@ async function main(): Promise<void> {
       ["announce latency p99", n(ours?.p99Ms, " ms"), n(ref?.p99Ms, " ms")],
       ["RSS under load", MiB(ours?.loadRssBytes), MiB(ref?.loadRssBytes)],
       [`RSS holding ${args.hold} connections`, MiB(ours?.holdRssBytes), MiB(ref?.holdRssBytes)],
-      ["RSS per held connection", KiB(ours?.rssBytesPerConnection), KiB(ref?.rssBytesPerConnection)],
+      ["RSS idle", MiB(ours?.idleRssBytes), MiB(ref?.idleRssBytes)],
+      ["RSS per held connection (over idle)", KiB(ours?.rssBytesPerConnection), KiB(ref?.rssBytesPerConnection)],
+      ["announces per tracker CPU second", n(ours?.announcesPerCpuS), n(ref?.announcesPerCpuS)],
+      ["tracker CPU used (cores)", n(ours?.trackerCpuShare), n(ref?.trackerCpuShare)],
     ]),
   );
   if (announcesRatio !== null) console.log(`\nannounces/s ratio SwarmDrop / bittorrent-tracker: ${announcesRatio}x (goal: at least 3x)`);
   if (offersRatio !== null) console.log(`relayed offers/s ratio: ${offersRatio}x`);
-  if (ours && ours.rssBytesPerConnection > 0) console.log(`projected RSS at 20,000 connections: ${MiB(ours.rssBytesPerConnection * 20_000)} (goal: under 1 GiB)`);
+  const cpuRatio = ratio(ours?.announcesPerCpuS, ref?.announcesPerCpuS);
+  if (cpuRatio !== null) console.log(`announces per tracker CPU second ratio: ${cpuRatio}x (capacity on one dedicated core; robust on a shared machine)`);
+  const projected = ours ? ours.idleRssBytes + ours.rssBytesPerConnection * 20_000 : null;
+  if (projected !== null) console.log(`SwarmDrop RSS at 20,000 connections, projected from the held ones: ${MiB(projected)} (goal: under 1 GiB)`);
   for (const note of notes) console.log(`note: ${note}`);
   if (args.json) {
     console.log(
@@ -378,7 +390,10 @@ async function main(): Promise<void> {
         p50Ms: ours?.p50Ms ?? null,
         p99Ms: ours?.p99Ms ?? null,
         rssBytesPerConnection: ours?.rssBytesPerConnection ?? null,
-        projectedRssBytesAt20000: ours ? ours.rssBytesPerConnection * 20_000 : null,
+        announcesPerCpuSRatio: cpuRatio,
+        holdConnections: args.hold,
+        holdRssBytes: ours?.holdRssBytes ?? null,
+        projectedRssBytesAt20000: projected,
         notes,
       }),
     );
