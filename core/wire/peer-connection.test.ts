@@ -379,6 +379,30 @@ describe("PeerConnection: protocol violations end the connection with a typed er
     });
   }
 
+  it("with a 128 KiB block size agreed, 128 KiB requests and pieces pass and 128 KiB + 1 does not", () => {
+    const clock = new ManualClock();
+    const big: TorrentShape = { pieceCount: 2, pieceLength: 256 * 1024, totalLength: 512 * 1024 };
+    const make = (id: typeof PEER_A): PeerConnection =>
+      new PeerConnection({ infoHash: INFO_HASH, localPeerId: id, direction: "inbound", limits: { maxBlockBytes: 128 * 1024 } }, clock);
+    const a = make(PEER_A);
+    const b = make(PEER_B);
+    a.setTorrentShape(big);
+    b.setTorrentShape(big);
+    a.sendHandshake();
+    b.sendHandshake();
+    const random = seededRandom(5);
+    pump(a, b, random);
+    a.unchoke();
+    pump(a, b, random);
+    b.request(1, 128 * 1024, 128 * 1024);
+    const asked = pump(a, b, random).a;
+    expect(asked).toEqual([{ type: "request", index: 1, begin: 131072, length: 131072 }]);
+    a.piece(1, 131072, new Uint8Array(131072).fill(3));
+    const got = pump(a, b, random).b;
+    expect(got.map((e) => (e.type === "piece" ? e.block.length : e.type))).toEqual([131072]);
+    expect(violationOf(b.receive(encodeMessage({ type: "request", index: 0, begin: 0, length: 131073 })))).toBe("bad-request");
+  });
+
   it("500 pending requests are fine (the bound is inclusive)", () => {
     const { v, feed } = victim({ unchoked: true });
     expect(violationOf(feed(...bigRequests.slice(0, 500)))).toBe("none");

@@ -199,10 +199,9 @@ export class PeerConnection {
   /** Whether a bitfield / have_all / have_none arrived (BEP 3/6: only one). */
   #availabilityReceived = false;
   /** Before the shape is known: what the peer announced. */
-  #early: { bits: Uint8Array | null; haveAll: boolean; haveNone: boolean; haves: Uint8Array; maxHave: number; hints: WireMessage[] } = {
+  #early: { bits: Uint8Array | null; haveAll: boolean; haves: Uint8Array; maxHave: number; hints: WireMessage[] } = {
     bits: null,
     haveAll: false,
-    haveNone: false,
     haves: new Uint8Array(0),
     maxHave: -1,
     hints: [],
@@ -439,7 +438,7 @@ export class PeerConnection {
       this.#remoteBitfield = bitfield;
       if (this.#availabilityReceived || early.maxHave >= 0) events.push({ type: "bitfield", bitfield });
       const hints = early.hints;
-      this.#early = { bits: null, haveAll: false, haveNone: false, haves: new Uint8Array(0), maxHave: -1, hints: [] };
+      this.#early = { bits: null, haveAll: false, haves: new Uint8Array(0), maxHave: -1, hints: [] };
       for (const hint of hints) this.#onMessage(hint, events);
     } catch (err) {
       events.push(this.#fail(err));
@@ -844,8 +843,7 @@ export class PeerConnection {
     if (shape === null) {
       const early = this.#early;
       if (what === "have-all") early.haveAll = true;
-      else if (what === "have-none") early.haveNone = true;
-      else {
+      else if (what !== "have-none") {
         const maxPieces = Math.ceil(this.limits.maxMetadataBytes / pieceHashBytes);
         if (what.length > bitfieldBytes(maxPieces)) throw new ProtocolViolation("bad-bitfield", `bitfield of ${what.length} bytes is beyond the metadata bound`);
         early.bits = what;
@@ -1012,7 +1010,7 @@ export class PeerConnection {
     this.#outgoingBytes = 0;
     this.#theirRequests.clear();
     this.#grace.clear();
-    this.#early = { bits: null, haveAll: false, haveNone: false, haves: new Uint8Array(0), maxHave: -1, hints: [] };
+    this.#early = { bits: null, haveAll: false, haves: new Uint8Array(0), maxHave: -1, hints: [] };
   }
 
   // ---- internals: output ------------------------------------------------------
