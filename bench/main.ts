@@ -288,6 +288,14 @@ const figureBenchmark: Record<string, BenchmarkName[]> = {
   shareOverSubtle: ["share"],
 };
 
+/** "referenceOffersRelayedPerS" -> "reference\noffers relayed/s"; "announcesPerS" -> "SwarmDrop\nannounces/s". */
+function trackerLabel(key: string): string {
+  const reference = key.startsWith("reference");
+  const rest = reference ? key.slice("reference".length) : key;
+  const words = rest.replace(/PerS$/, "").replace(/([A-Z])/g, " $1").trim().toLowerCase();
+  return `${reference ? "reference" : "SwarmDrop"}\n${words}/s`;
+}
+
 function isSelectedFigure(f: Figure, selected: ReadonlySet<BenchmarkName>): boolean {
   return (figureBenchmark[f.name] ?? []).some((b) => selected.has(b));
 }
@@ -391,13 +399,16 @@ function chartsFor(
     ]);
   }
   if (selected.has("tracker")) {
-    const numeric = trackerFigures ? Object.entries(trackerFigures).filter((e): e is [string, number] => typeof e[1] === "number") : [];
+    // Only the per-second rates share a unit (SwarmDrop's tracker and the reference, side by side).
+    const numeric = trackerFigures ? Object.entries(trackerFigures).filter((e): e is [string, number] => typeof e[1] === "number" && e[0].endsWith("PerS")) : [];
+    const ratio = trackerFigures?.announcesRatio;
     charts.push([
       "tracker",
       {
-        title: "Tracker (bench/tracker.ts)",
-        unit: "as reported",
-        bars: numeric.length > 0 ? numeric.map(([k, v]) => ({ label: k, value: v })) : [{ label: "tracker", value: null, note: trackerReason ? "not available yet" : "not measured" }],
+        title: "Tracker (bench/tracker.ts): messages per second",
+        ...(typeof ratio === "number" ? { subtitle: `announces: SwarmDrop tracker / reference = ${ratio.toFixed(2)}` } : {}),
+        unit: "per second",
+        bars: numeric.length > 0 ? numeric.map(([k, v]) => ({ label: trackerLabel(k), value: v })) : [{ label: "tracker", value: null, note: trackerReason ? "not available yet" : "not measured" }],
       },
     ]);
   }

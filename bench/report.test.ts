@@ -39,6 +39,9 @@ describe("barChartSvg", () => {
     expect(heights[0]! / heights[1]!).toBeCloseTo(3, 1);
     expect(svg).toContain("not run");
     expect(svg).toContain("goal: 12.8");
+    // Axis ticks at a readable step (0, 5, 10, 15 for a maximum of 15).
+    expect(svg).toMatch(/>5\.00<\/text>/);
+    expect(svg).toMatch(/>15\.0<\/text>/);
   });
 });
 

@@ -68,7 +68,9 @@ export function barChartSvg(spec: ChartSpec): string {
   const plotH = height - top - bottom;
   const values = [...spec.bars.map((b) => b.value ?? 0), ...(spec.lines ?? []).map((l) => l.value)];
   const max = Math.max(...values, 0) || 1;
-  const scaleMax = niceCeiling(max * 1.1);
+  const step = niceCeiling((max * 1.08) / 4);
+  const ticks = Math.max(1, Math.ceil((max * 1.08) / step));
+  const scaleMax = step * ticks;
   const y = (v: number): number => top + plotH - (v / scaleMax) * plotH;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
@@ -76,8 +78,8 @@ export function barChartSvg(spec: ChartSpec): string {
     `<text x="${width / 2}" y="26" text-anchor="middle" font-size="16" font-weight="600">${escapeXml(spec.title)}</text>`,
   ];
   if (spec.subtitle) parts.push(`<text x="${width / 2}" y="48" text-anchor="middle" fill="#555">${escapeXml(spec.subtitle)}</text>`);
-  for (let i = 0; i <= 4; i++) {
-    const v = (scaleMax * i) / 4;
+  for (let i = 0; i <= ticks; i++) {
+    const v = step * i;
     parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e5e5e5"/>`);
     parts.push(`<text x="${left - 8}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" fill="#555">${escapeXml(formatNumber(v))}</text>`);
   }
@@ -94,7 +96,10 @@ export function barChartSvg(spec: ChartSpec): string {
       parts.push(`<rect x="${(cx - barW / 2).toFixed(1)}" y="${y(bar.value).toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}" fill="#3b6fd8"><title>${escapeXml(`${bar.label}: ${formatNumber(bar.value)} ${spec.unit}`)}</title></rect>`);
       parts.push(`<text x="${cx.toFixed(1)}" y="${(y(bar.value) - 6).toFixed(1)}" text-anchor="middle">${escapeXml(formatNumber(bar.value))}</text>`);
     }
-    parts.push(`<text x="${cx.toFixed(1)}" y="${top + plotH + 20}" text-anchor="middle">${escapeXml(bar.label)}</text>`);
+    // A label may hold "\n" for a second line.
+    const lines = bar.label.split("\n");
+    const tspans = lines.map((text, k) => `<tspan x="${cx.toFixed(1)}" dy="${k === 0 ? 0 : 15}">${escapeXml(text)}</tspan>`).join("");
+    parts.push(`<text x="${cx.toFixed(1)}" y="${top + plotH + 20}" text-anchor="middle">${tspans}</text>`);
   });
   for (const line of spec.lines ?? []) {
     parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(line.value).toFixed(1)}" y2="${y(line.value).toFixed(1)}" stroke="#d9480f" stroke-width="1.5" stroke-dasharray="6 3"/>`);
@@ -105,7 +110,7 @@ export function barChartSvg(spec: ChartSpec): string {
   return parts.join("\n") + "\n";
 }
 
-/** The smallest of 1, 2, 2.5, 5 x 10^k at or above `value`. */
+/** The smallest of 1, 2, 2.5, 5 x 10^k at or above `value` (a readable axis step). */
 export function niceCeiling(value: number): number {
   if (!(value > 0)) return 1;
   const power = 10 ** Math.floor(Math.log10(value));

@@ -5,6 +5,10 @@ import type { BenchBrowser, BenchTracker, StaticServer } from "./harness.ts";
 import { callPage, closePage, openBenchPage } from "./harness.ts";
 import type { TransferMeasurement } from "./ratios.ts";
 
+export class WebTorrentBenchError extends Error {
+  override name = "WebTorrentBenchError";
+}
+
 export interface WebTorrentResult extends TransferMeasurement {
   pieceLengthBytes: number;
   seedReadyMs: number;
@@ -33,6 +37,7 @@ export async function measureWebTorrent(
       bundleUrl: server.webtorrentBundleUrl,
       timeoutMs: 20 * 60_000,
     });
+    if (got.bytes !== sizeBytes) throw new WebTorrentBenchError(`WebTorrent's torrent holds ${got.bytes} bytes, expected ${sizeBytes}`);
     return {
       bytes: got.bytes,
       durationMs: got.endEpochMs - got.startEpochMs,

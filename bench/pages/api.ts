@@ -73,7 +73,10 @@ export interface WebTorrentDownloadInit {
 }
 
 export interface WebTorrentDownloadResult {
+  /** The torrent's length. */
   bytes: number;
+  /** Payload bytes WebTorrent received (duplicates included). */
+  downloadedBytes: number;
   startEpochMs: number;
   endEpochMs: number;
   peers: number;

@@ -77,7 +77,11 @@ export async function webtorrentDownload(init: WebTorrentDownloadInit): Promise<
     torrent.on("done", () => {
       const endEpochMs = epochMs();
       clearTimeout(timer);
-      resolve({ bytes: torrent.length, startEpochMs, endEpochMs, peers: torrent.numPeers });
+      if (torrent.downloaded < torrent.length) {
+        reject(new WebTorrentBenchError(`"done" after only ${torrent.downloaded} of ${torrent.length} bytes`));
+        return;
+      }
+      resolve({ bytes: torrent.length, downloadedBytes: torrent.downloaded, startEpochMs, endEpochMs, peers: torrent.numPeers });
     });
   });
 }
