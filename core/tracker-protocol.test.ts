@@ -88,6 +88,20 @@ describe("tracker protocol", () => {
     );
   });
 
+  it("encodes relayed offers and answers byte for byte as JSON.stringify of the reference tracker's objects", () => {
+    fc.assert(
+      fc.property(ih, pid, oid, sdp, (infoHash, peerId, offerId, text) => {
+        expect(encodeTrackerMessage({ kind: "offer", infoHash, peerId, offerId, offer: { type: "offer", sdp: text } })).toBe(
+          JSON.stringify({ action: "announce", offer: { type: "offer", sdp: text }, offer_id: offerId, peer_id: peerId, info_hash: infoHash }),
+        );
+        expect(encodeTrackerMessage({ kind: "answer", infoHash, peerId, offerId, answer: { type: "answer", sdp: text } })).toBe(
+          JSON.stringify({ action: "announce", answer: { type: "answer", sdp: text }, offer_id: offerId, peer_id: peerId, info_hash: infoHash }),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("parses the reference client's announce exactly as it sends it", () => {
     const text = JSON.stringify({
       numwant: 5,

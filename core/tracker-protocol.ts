@@ -452,10 +452,12 @@ export function encodeTrackerMessage(message: TrackerMessage): string {
       if (message.warning !== undefined) wire["warning message"] = message.warning;
       return JSON.stringify(wire);
     }
+    // Offers and answers are most of a tracker's output: built from escaped parts
+    // (same bytes as JSON.stringify of the object, without the object walk).
     case "offer":
-      return JSON.stringify({ action: "announce", offer: message.offer, offer_id: message.offerId, peer_id: message.peerId, info_hash: message.infoHash });
+      return `{"action":"announce","offer":{"type":"offer","sdp":${JSON.stringify(message.offer.sdp)}},"offer_id":${JSON.stringify(message.offerId)},"peer_id":${JSON.stringify(message.peerId)},"info_hash":${JSON.stringify(message.infoHash)}}`;
     case "answer":
-      return JSON.stringify({ action: "announce", answer: message.answer, offer_id: message.offerId, peer_id: message.peerId, info_hash: message.infoHash });
+      return `{"action":"announce","answer":{"type":"answer","sdp":${JSON.stringify(message.answer.sdp)}},"offer_id":${JSON.stringify(message.offerId)},"peer_id":${JSON.stringify(message.peerId)},"info_hash":${JSON.stringify(message.infoHash)}}`;
     case "scrape-response": {
       const files: Record<string, ScrapeCounts> = {};
       for (const [k, v] of message.files) files[k] = { complete: v.complete, incomplete: v.incomplete, downloaded: v.downloaded };

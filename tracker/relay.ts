@@ -106,6 +106,8 @@ export type HandleOutcome = "ok" | "bad";
 
 export class Relay {
   readonly connections = new Map<number, Connection>();
+  /** The same connections by ConnKey: routing a delivery to a local connection is one lookup. */
+  private readonly byKey = new Map<ConnKey, Connection>();
   readonly counters: RelayCounters = {
     messages: 0,
     announces: 0,
@@ -136,6 +138,7 @@ export class Relay {
     const number = this.nextNumber++;
     const conn: Connection = { number, key: connKey(this.processId, number), swarms: new Map(), pending: new Map(), send, queue: null, queued: 0, closed: false };
     this.connections.set(number, conn);
+    this.byKey.set(conn.key, conn);
     return conn;
   }
 
@@ -301,10 +304,13 @@ export class Relay {
   }
 
   private route(delivery: Delivery): void {
+    const local = this.byKey.get(delivery.to);
+    if (local) {
+      this.deliverTo(local, delivery);
+      return;
+    }
     const where = parseConnKey(delivery.to);
-    if (where?.processId === this.processId) {
-      this.deliver(delivery);
-    } else if (where && this.remote) {
+    if (where && where.processId !== this.processId && this.remote) {
       this.remote(where.processId, delivery);
     } else {
       this.counters.deliveriesDropped++;
@@ -313,10 +319,17 @@ export class Relay {
 
   /** Delivers an offer or answer to a connection of this process (from here or from another process). */
   deliver(delivery: Delivery): void {
-    const where = parseConnKey(delivery.to);
-    const conn = where?.processId === this.processId ? this.connections.get(where.connectionNumber) : undefined;
+    const conn = this.byKey.get(delivery.to);
+    if (!conn) {
+      this.counters.deliveriesDropped++;
+      return;
+    }
+    this.deliverTo(conn, delivery);
+  }
+
+  private deliverTo(conn: Connection, delivery: Delivery): void {
     // The target must still be that peer in that swarm on that connection.
-    if (!conn || conn.closed || conn.swarms.get(delivery.infoHash) !== delivery.toPeerId) {
+    if (conn.closed || conn.swarms.get(delivery.infoHash) !== delivery.toPeerId) {
       this.counters.deliveriesDropped++;
       return;
     }
@@ -347,6 +360,7 @@ export class Relay {
     if (conn.closed) return;
     conn.closed = true;
     this.connections.delete(conn.number);
+    this.byKey.delete(conn.key);
     conn.pending.clear();
     const leaving: Promise<void>[] = [];
     for (const [infoHash, peerId] of conn.swarms) {
