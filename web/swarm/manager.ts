@@ -86,6 +86,7 @@ const STREAMABLE = /\.(mp4|m4v|webm|ogv|mp3|m4a|aac|ogg|oga|opus|wav|flac)$/i;
 const MAX_TORRENT_FILE_BYTES = 16 * 1024 * 1024;
 /** With no peer at all, re-announce (with fresh offers) this often instead of the tracker's interval. */
 const LONELY_REANNOUNCE_MS = 20_000;
+const BLOB_FOLD_BYTES = 64 * 1024 * 1024;
 
 interface Transfer {
   readonly infoHash: InfoHash;
@@ -533,9 +534,22 @@ export class SwarmTransferManager implements TransferManager {
     if (file === undefined) throw new FileNotReadyError(`“${t.name}” has no file number ${fileIndex}`);
     if (t.seedSource !== null) return t.seedSource.blobs[fileIndex]!;
     this.#requireComplete(t, info, fileIndex);
-    const parts: Uint8Array<ArrayBuffer>[] = [];
-    for await (const chunk of this.#fileChunks(t, info, fileIndex)) parts.push(chunk);
-    return new Blob(parts, { type: mimeType(file.path[file.path.length - 1] ?? "") });
+    const type = mimeType(file.path[file.path.length - 1] ?? "");
+    // Folded into a Blob every 64 MiB so a large file is never whole in the JS heap
+    // (the browser may keep big Blobs on disk).
+    let blob = new Blob([], { type });
+    let parts: Uint8Array<ArrayBuffer>[] = [];
+    let partBytes = 0;
+    for await (const chunk of this.#fileChunks(t, info, fileIndex)) {
+      parts.push(chunk);
+      partBytes += chunk.length;
+      if (partBytes >= BLOB_FOLD_BYTES) {
+        blob = new Blob([blob, ...parts], { type });
+        parts = [];
+        partBytes = 0;
+      }
+    }
+    return new Blob([blob, ...parts], { type });
   }
 
   /** The bytes of one file, piece by piece, read lazily from the store. */

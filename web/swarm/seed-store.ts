@@ -18,11 +18,15 @@ export class BlobPieceStore implements PieceStore {
   constructor(
     readonly blobs: readonly Blob[],
     readonly layout: LayoutInfo,
-    /** Windows kept in memory (about 1 MiB each, so up to ~64 MiB). */
-    readonly cacheWindows = 64,
+    /** Bytes of windows kept in memory. */
+    cacheBytes = 64 * 1024 * 1024,
   ) {
     this.#windowPieces = windowPieces(layout.pieceLength);
+    this.cacheWindows = Math.max(2, Math.floor(cacheBytes / (this.#windowPieces * layout.pieceLength)));
   }
+
+  /** Windows kept in memory (a window is ~1 MiB, or one piece when pieces are larger). */
+  readonly cacheWindows: number;
 
   #window(w: number): Promise<Uint8Array> {
     const cached = this.#cache.get(w);
