@@ -102,3 +102,63 @@ export async function expectAllSavedIdentical(page: Page, folder: MadeFolder): P
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `test-results/screens/${name}.png`, fullPage: true });
 }
+
+/**
+ * The entries of a zip (as client-zip writes it: stored, not deflated; Zip64
+ * fields when needed), read from its central directory. Throws on anything else,
+ * so a broken archive fails the test rather than being skipped.
+ */
+export function readStoredZip(zip: Uint8Array): Map<string, Uint8Array> {
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  let eocd = -1;
+  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 65_535); i--) {
+    if (view.getUint32(i, true) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) throw new Error("no end of central directory: not a zip");
+  let count = view.getUint16(eocd + 10, true);
+  let cdOffset = view.getUint32(eocd + 16, true);
+  if (cdOffset === 0xffffffff || count === 0xffff) {
+    const locator = eocd - 20;
+    if (view.getUint32(locator, true) !== 0x07064b50) throw new Error("Zip64 locator missing");
+    const z64 = Number(view.getBigUint64(locator + 8, true));
+    if (view.getUint32(z64, true) !== 0x06064b50) throw new Error("Zip64 end record missing");
+    count = Number(view.getBigUint64(z64 + 32, true));
+    cdOffset = Number(view.getBigUint64(z64 + 48, true));
+  }
+  const out = new Map<string, Uint8Array>();
+  let p = cdOffset;
+  for (let n = 0; n < count; n++) {
+    if (view.getUint32(p, true) !== 0x02014b50) throw new Error(`bad central directory entry ${n}`);
+    const method = view.getUint16(p + 10, true);
+    let size = view.getUint32(p + 20, true);
+    const nameLength = view.getUint16(p + 28, true);
+    const extraLength = view.getUint16(p + 30, true);
+    const commentLength = view.getUint16(p + 32, true);
+    let localOffset = view.getUint32(p + 42, true);
+    const name = new TextDecoder().decode(zip.subarray(p + 46, p + 46 + nameLength));
+    // Zip64 extra field (id 1): the 0xffffffff values, in order uncompressed, compressed, offset.
+    for (let e = p + 46 + nameLength; e < p + 46 + nameLength + extraLength; ) {
+      const id = view.getUint16(e, true);
+      const len = view.getUint16(e + 2, true);
+      if (id === 1) {
+        let q = e + 4;
+        if (view.getUint32(p + 24, true) === 0xffffffff) q += 8;
+        if (size === 0xffffffff) {
+          size = Number(view.getBigUint64(q, true));
+          q += 8;
+        }
+        if (localOffset === 0xffffffff) localOffset = Number(view.getBigUint64(q, true));
+      }
+      e += 4 + len;
+    }
+    if (method !== 0) throw new Error(`${name}: compression method ${method}, expected stored`);
+    if (view.getUint32(localOffset, true) !== 0x04034b50) throw new Error(`${name}: bad local header`);
+    const dataStart = localOffset + 30 + view.getUint16(localOffset + 26, true) + view.getUint16(localOffset + 28, true);
+    if (!name.endsWith("/")) out.set(name, zip.subarray(dataStart, dataStart + size));
+    p += 46 + nameLength + extraLength + commentLength;
+  }
+  return out;
+}
