@@ -42,6 +42,9 @@ const available = ((): boolean => {
   }
 })();
 
+// Locally a missing reference peer or Chromium skips these tests; under CI it is an error.
+if (!available && process.env["CI"]) throw new Error("interop tests need Chromium, @roamhq/wrtc and .reference/ (scripts/install-reference.sh)");
+
 interface ReferenceServer {
   listen(port: number, host: string, cb: () => void): void;
   close(cb?: () => void): void;

@@ -20,6 +20,7 @@ import {
   matchDownloadState,
   matchSeedState,
   saveState,
+  savedDownloadInfo,
   seedStateFile,
   stampFiles,
 } from "./resume.ts";
@@ -112,19 +113,33 @@ async function get(command: GetCommand, io: MainIo): Promise<void> {
   const saveProgress = async (info: TorrentInfo, store: FileStore, verified: Bitfield): Promise<void> =>
     saveState(downloadStateFile(stateDir, info, outDir), makeDownloadState(info, outDir, await stampFiles(store.paths), verified));
   const log = (line: string): void => void io.stderr.write(`${line}\n`);
-  if (source.kind === "magnet") {
+
+  let info: TorrentInfo | null;
+  let trackers: string[];
+  if (source.kind === "torrent") {
+    info = source.torrent.info;
+    trackers = source.torrent.announce.filter((u) => /^wss?:\/\//i.test(u));
+  } else {
     const { link } = source;
     io.stderr.write(`link: ${link.infoHash}${link.displayName === undefined ? "" : ` "${link.displayName}"`}, ${link.trackers.length} tracker(s)\n`);
+    trackers = link.trackers.filter((u) => /^wss?:\/\//i.test(u));
+    // An earlier run into this folder saved the info dict: no need to fetch it again.
+    const saved = await loadState(downloadStateFile(stateDir, link, outDir));
+    info = saved.ok ? await savedDownloadInfo(saved.value, link.infoHash) : null;
+  }
+  if (trackers.length === 0) trackers = [...command.trackers];
+
+  if (info === null) {
     let store: FileStore | null = null;
     try {
       await runSwarm({
         mode: "download",
-        infoHash: link.infoHash,
+        infoHash: source.kind === "magnet" ? source.link.infoHash : source.torrent.info.infoHash,
         info: null,
-        trackers: link.trackers.length > 0 ? [...link.trackers] : command.trackers,
+        trackers,
         store: null,
-        storeFor: async (info) => {
-          store = FileStore.forDownload(info, outDir);
+        storeFor: async (got) => {
+          store = FileStore.forDownload(got, outDir);
           await store.prepare();
           return store;
         },
@@ -142,7 +157,6 @@ async function get(command: GetCommand, io: MainIo): Promise<void> {
     return;
   }
 
-  const { info } = source.torrent;
   io.stderr.write(`torrent ${info.infoHash} "${info.name}": ${info.files.length} file(s), ${formatBytes(info.totalLength)}\n`);
   const store = FileStore.forDownload(info, outDir);
   try {
@@ -168,12 +182,11 @@ async function get(command: GetCommand, io: MainIo): Promise<void> {
       io.stderr.write("download already complete\n");
       return;
     }
-    const trackers = source.torrent.announce.filter((u) => /^wss?:\/\//i.test(u));
     await runSwarm({
       mode: "download",
       infoHash: info.infoHash,
       info,
-      trackers: trackers.length > 0 ? trackers : command.trackers,
+      trackers,
       store,
       verified,
       seedAfterDownload: command.seed,

@@ -24,6 +24,9 @@ const wrtcLoads = ((): boolean => {
   }
 })();
 
+// Locally a missing reference tracker or wrtc skips these tests; under CI it is an error.
+if ((!existsSync(referenceTracker) || !wrtcLoads) && process.env["CI"]) throw new Error("these tests need @roamhq/wrtc and .reference/ (scripts/install-reference.sh)");
+
 interface ReferenceServer {
   listen(port: number, host: string, cb: () => void): void;
   close(cb?: () => void): void;

@@ -14,6 +14,7 @@ import {
   matchDownloadState,
   matchSeedState,
   saveState,
+  savedDownloadInfo,
   seedStateFile,
   stampFiles,
 } from "./resume.ts";
@@ -127,6 +128,10 @@ describe("download resume state", () => {
     expect(matchDownloadState(loaded.ok ? loaded.value : null, info, out, await stampFiles(paths))).toMatchObject({ ok: false, reason: /file b changed/ });
     const other = await createTorrentFromBytes("dl", [{ path: ["a"], data: new Uint8Array(5) }]);
     expect(matchDownloadState(loaded.ok ? loaded.value : null, other, out, stamps)).toMatchObject({ ok: false, reason: /another torrent/ });
+    // The saved info dict lets a magnet link resume without fetching metadata; never for another infohash.
+    expect((await savedDownloadInfo(loaded.ok ? loaded.value : null, info.infoHash))?.files).toEqual(info.files);
+    expect(await savedDownloadInfo(loaded.ok ? loaded.value : null, other.infoHash)).toBeNull();
+    expect(await savedDownloadInfo({ ...(loaded.ok ? (loaded.value as object) : {}), infoBytes: "AAAA" }, info.infoHash)).toBeNull();
     // A bitfield of the wrong size is refused, not trusted.
     const bad = { ...(loaded.ok ? (loaded.value as object) : {}), verified: Buffer.from(new Uint8Array(9)).toString("base64") };
     expect(matchDownloadState(bad, info, out, stamps)).toMatchObject({ ok: false, reason: /piece list is invalid/ });

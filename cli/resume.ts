@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import type { InfoHash } from "../core/ids.ts";
 import { infoFromBytes, MetainfoError, type TorrentInfo } from "../core/metainfo.ts";
 import { Bitfield } from "../core/wire/bitfield.ts";
 import type { SourceSet } from "./source-files.ts";
@@ -33,7 +34,7 @@ export function seedStateFile(stateDir: string, sources: SourceSet): string {
   return join(stateDir, `seed-${shortKey(JSON.stringify([sources.name, sources.files.map((f) => f.absPath)]))}.json`);
 }
 
-export function downloadStateFile(stateDir: string, info: Pick<TorrentInfo, "infoHash">, outDir: string): string {
+export function downloadStateFile(stateDir: string, info: { readonly infoHash: InfoHash }, outDir: string): string {
   return join(stateDir, `get-${info.infoHash}-${shortKey(outDir)}.json`);
 }
 
@@ -63,6 +64,8 @@ export interface DownloadState {
   readonly files: readonly FileStamp[];
   /** BEP 3 bitfield of verified pieces, base64. */
   readonly verified: string;
+  /** The info dict, base64, so a magnet download resumes without fetching it again. */
+  readonly infoBytes?: string;
 }
 
 export type Match<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
@@ -122,7 +125,28 @@ export async function matchSeedState(saved: unknown, sources: SourceSet, pieceLe
 }
 
 export function makeDownloadState(info: TorrentInfo, outDir: string, stamps: readonly FileStamp[], verified: Bitfield): DownloadState {
-  return { version: stateVersion, kind: "download", infoHash: info.infoHash, outDir, files: [...stamps], verified: toBase64(verified.toBytes()) };
+  return {
+    version: stateVersion,
+    kind: "download",
+    infoHash: info.infoHash,
+    outDir,
+    files: [...stamps],
+    verified: toBase64(verified.toBytes()),
+    infoBytes: toBase64(info.infoBytes),
+  };
+}
+
+/** The info dict a download state saved for `infoHash` (re-validated and re-hashed), or null. */
+export async function savedDownloadInfo(saved: unknown, infoHash: InfoHash): Promise<TorrentInfo | null> {
+  if (!isRecord(saved) || saved["version"] !== stateVersion || saved["kind"] !== "download" || saved["infoHash"] !== infoHash) return null;
+  const bytes = typeof saved["infoBytes"] === "string" ? fromBase64(saved["infoBytes"]) : null;
+  if (bytes === null) return null;
+  try {
+    return await infoFromBytes(bytes, infoHash);
+  } catch (err) {
+    if (err instanceof MetainfoError) return null;
+    throw err;
+  }
 }
 
 /** Whether a saved download state still describes the files on disk; on a match, the verified pieces. */

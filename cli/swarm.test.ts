@@ -32,6 +32,9 @@ const wrtcLoads = ((): boolean => {
   }
 })();
 
+// Locally a missing reference tracker or wrtc skips these tests; under CI it is an error.
+if ((!existsSync(referenceTracker) || !wrtcLoads) && process.env["CI"]) throw new Error("these tests need @roamhq/wrtc and .reference/ (scripts/install-reference.sh)");
+
 interface ReferenceServer {
   listen(port: number, host: string, cb: () => void): void;
   close(cb?: () => void): void;
@@ -213,6 +216,12 @@ describe.skipIf(!existsSync(referenceTracker) || !wrtcLoads)("headless peers swa
       expect(getIo.err()).toMatch(/download complete/);
       expect(getIo.err()).toContain(`saved in ${join(out, "alice.txt")}`);
       expect(getIo.err()).toMatch(/peer joined: SD0100/);
+      // The same link again: the saved state knows the torrent and its pieces, nothing to fetch.
+      const againIo = streams(new AbortController().signal);
+      expect(await main(["get", shareLink, "--out", out], againIo)).toBe(ExitCode.ok);
+      expect(againIo.err()).toMatch(/10 of 10 pieces already in/);
+      expect(againIo.err()).toMatch(/download already complete/);
+      expect(againIo.err()).not.toMatch(/peer joined/);
       expect(await sha256Hex(await readFile(join(out, "alice.txt")))).toBe(await sha256Hex(await readFile(join(fixtures, "alice.txt"))));
     } finally {
       stopSeed.abort();
