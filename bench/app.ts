@@ -11,7 +11,7 @@
 // and handed to the input through a DataTransfer, as a drop would.
 import type { Locator, Page } from "@playwright/test";
 import type { FluidPeer } from "../core/fluid-bound.ts";
-import type { BenchBrowser, HeapSampler } from "./harness.ts";
+import type { BenchBrowser, HeapPeaks, HeapSampler } from "./harness.ts";
 import { closePage, NotAvailableError, sampleHeap } from "./harness.ts";
 import type { MemoryMeasurement, SwarmMeasurement, TransferMeasurement } from "./ratios.ts";
 
@@ -98,8 +98,8 @@ async function setUploadCap(page: Page, bytesPerS: number): Promise<void> {
 export interface AppTransferResult extends TransferMeasurement {
   /** Seed side: hashing the file until the link was ready. */
   shareMs: number;
-  seedPeakHeapBytes: number | null;
-  downloaderPeakHeapBytes: number | null;
+  seedHeap: HeapPeaks | null;
+  downloaderHeap: HeapPeaks | null;
 }
 
 /** One seed page shares a generated file; a downloader page opens the link; timed from opening the link to 100 %. */
@@ -117,14 +117,14 @@ export async function measureAppTransfer(
     const startEpochMs = nodeEpochMs();
     downloader = await openApp(bb, target, shared.link, init.withHeap);
     const endEpochMs = await waitComplete(downloader.page, name, timeoutMs);
-    const downloaderPeakHeapBytes = downloader.heap ? await downloader.heap.stop() : null;
-    const seedPeakHeapBytes = seeder.heap ? await seeder.heap.stop() : null;
+    const downloaderHeap = downloader.heap ? await downloader.heap.stop() : null;
+    const seedHeap = seeder.heap ? await seeder.heap.stop() : null;
     return {
       bytes: init.sizeBytes,
       durationMs: endEpochMs - startEpochMs,
       shareMs: shared.readyEpochMs - shared.startEpochMs,
-      seedPeakHeapBytes,
-      downloaderPeakHeapBytes,
+      seedHeap,
+      downloaderHeap,
     };
   } finally {
     if (downloader) await closePage(downloader.page);
@@ -132,9 +132,24 @@ export async function measureAppTransfer(
   }
 }
 
-export async function measureAppMemory(bb: BenchBrowser, target: AppTarget, sizeBytes: number): Promise<MemoryMeasurement> {
+export interface AppMemoryResult extends MemoryMeasurement {
+  seedHeap: HeapPeaks;
+  downloaderHeap: HeapPeaks;
+  transferMs: number;
+}
+
+/** A transfer with both pages' heaps sampled; the figures are page + workers. */
+export async function measureAppMemory(bb: BenchBrowser, target: AppTarget, sizeBytes: number): Promise<AppMemoryResult> {
   const r = await measureAppTransfer(bb, target, { sizeBytes, seed: 4, withHeap: true });
-  return { fileBytes: sizeBytes, downloaderPeakHeapBytes: r.downloaderPeakHeapBytes ?? 0, seedPeakHeapBytes: r.seedPeakHeapBytes ?? 0 };
+  if (!r.seedHeap || !r.downloaderHeap) throw new NotAvailableError("heap sampling did not run");
+  return {
+    fileBytes: sizeBytes,
+    downloaderPeakHeapBytes: r.downloaderHeap.totalBytes,
+    seedPeakHeapBytes: r.seedHeap.totalBytes,
+    seedHeap: r.seedHeap,
+    downloaderHeap: r.downloaderHeap,
+    transferMs: r.durationMs,
+  };
 }
 
 /** Time to share: hashing a generated file in the page until the link is ready. */

@@ -240,21 +240,78 @@ export async function callPage<K extends keyof BenchPageApi>(page: Page, name: K
 // ---------------------------------------------------------------------------
 // Heap sampling
 
-export interface HeapSampler {
-  /** Stops sampling; returns the largest JSHeapUsedSize seen, in bytes. */
-  stop(): Promise<number>;
+export interface HeapPeaks {
+  /** Largest sum of the page's main-thread heap and its workers' heaps seen at one sample, bytes. */
+  totalBytes: number;
+  /** Largest main-thread JSHeapUsedSize seen, bytes. */
+  mainBytes: number;
+  /** Largest sum of the workers' heaps seen at one sample, bytes. */
+  workersBytes: number;
+  /** Most workers alive at one sample. */
+  workers: number;
 }
 
-/** Samples Performance.getMetrics' JSHeapUsedSize (the page's main-thread V8 heap) every `intervalMs`. */
+export interface HeapSampler {
+  /** Stops sampling and returns the peaks. */
+  stop(): Promise<HeapPeaks>;
+}
+
+/**
+ * Samples a page's JS heap every `intervalMs`: Performance.getMetrics'
+ * JSHeapUsedSize for the main thread, plus Runtime.getHeapUsage of each of its
+ * Web Workers (auto-attached through CDP, messages routed non-flattened so this
+ * session does not disturb Playwright's own).
+ */
 export async function sampleHeap(page: Page, intervalMs = 200): Promise<HeapSampler> {
   const cdp: CDPSession = await page.context().newCDPSession(page);
+  const workers = new Set<string>();
+  const pending = new Map<number, (usedBytes: number) => void>();
+  let nextId = 1;
+  cdp.on("Target.attachedToTarget", (e) => {
+    if (e.targetInfo.type === "worker") workers.add(e.sessionId);
+  });
+  cdp.on("Target.detachedFromTarget", (e) => {
+    if (e.sessionId) workers.delete(e.sessionId);
+  });
+  cdp.on("Target.receivedMessageFromTarget", (e) => {
+    let reply: { id?: unknown; result?: { usedSize?: unknown } };
+    try {
+      reply = JSON.parse(e.message) as typeof reply;
+    } catch {
+      return;
+    }
+    const resolveReply = typeof reply.id === "number" ? pending.get(reply.id) : undefined;
+    if (resolveReply && typeof reply.id === "number") {
+      pending.delete(reply.id);
+      resolveReply(typeof reply.result?.usedSize === "number" ? reply.result.usedSize : 0);
+    }
+  });
   await cdp.send("Performance.enable");
-  let peakBytes = 0;
+  await cdp.send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
+
+  const workerHeap = async (sessionId: string): Promise<number> => {
+    const id = nextId++;
+    const reply = new Promise<number>((resolveReply) => {
+      pending.set(id, resolveReply);
+      setTimeout(() => {
+        if (pending.delete(id)) resolveReply(0);
+      }, 2_000);
+    });
+    await cdp.send("Target.sendMessageToTarget", { sessionId, message: JSON.stringify({ id, method: "Runtime.getHeapUsage" }) }).catch(() => undefined);
+    return reply;
+  };
+
+  const peaks: HeapPeaks = { totalBytes: 0, mainBytes: 0, workersBytes: 0, workers: 0 };
   let stopped = false;
   const read = async (): Promise<void> => {
-    const { metrics } = await cdp.send("Performance.getMetrics");
-    const used = metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? 0;
-    if (used > peakBytes) peakBytes = used;
+    const [{ metrics }, workerBytes] = await Promise.all([cdp.send("Performance.getMetrics"), Promise.all([...workers].map(workerHeap))]);
+    const main = metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? 0;
+    const inWorkers = workerBytes.reduce((a, b) => a + b, 0);
+    const total = main + inWorkers;
+    peaks.workersBytes = Math.max(peaks.workersBytes, inWorkers);
+    peaks.mainBytes = Math.max(peaks.mainBytes, main);
+    peaks.totalBytes = Math.max(peaks.totalBytes, total);
+    peaks.workers = Math.max(peaks.workers, workerBytes.length);
   };
   const loop = (async () => {
     while (!stopped) {
@@ -263,12 +320,12 @@ export async function sampleHeap(page: Page, intervalMs = 200): Promise<HeapSamp
     }
   })();
   return {
-    async stop(): Promise<number> {
+    async stop(): Promise<HeapPeaks> {
       await read().catch(() => undefined);
       stopped = true;
       await loop;
       await cdp.detach().catch(() => undefined);
-      return peakBytes;
+      return { ...peaks };
     },
   };
 }

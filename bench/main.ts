@@ -9,7 +9,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchmarkName } from "./args.ts";
 import { ArgsError, parseArgs, usage } from "./args.ts";
-import type { AppTarget } from "./app.ts";
+import type { AppMemoryResult, AppTarget } from "./app.ts";
 import { measureAppMemory, measureAppShare, measureAppSwarm, measureAppTransfer, probeApp } from "./app.ts";
 import type { CeilingResult } from "./ceiling.ts";
 import { ceilingBackpressure, measureCeiling } from "./ceiling.ts";
@@ -120,6 +120,7 @@ async function main(): Promise<void> {
   const m: Measurements = {};
   const details: Details = { runs: {} };
   let trackerFigures: Record<string, unknown> | null = null;
+  let memoryRun: Measured<AppMemoryResult> | null = null;
   let trackerReason: string | null = null;
 
   try {
@@ -194,7 +195,7 @@ async function main(): Promise<void> {
       const bbNow = bb;
       const serverNow = server;
       if (selected.has("swarm")) m.swarm = await appRun(`swarm: 1 seed + 6 capped downloaders, ${sizes.swarmBytes / MiB} MiB`, (t) => measureAppSwarm(bbNow, t, sizes.swarmBytes));
-      if (selected.has("memory")) m.memory = await appRun(`memory: SwarmDrop transfer of ${sizes.memoryBytes / MiB} MiB with heap sampling`, (t) => measureAppMemory(bbNow, t, sizes.memoryBytes));
+      if (selected.has("memory")) m.memory = memoryRun = await appRun(`memory: SwarmDrop transfer of ${sizes.memoryBytes / MiB} MiB with heap sampling`, (t) => measureAppMemory(bbNow, t, sizes.memoryBytes));
       if (selected.has("share")) {
         m.subtleSha1 = await measure(`crypto.subtle SHA-1 over ${sizes.shareBytes / MiB} MiB in ${sizes.hashPieceBytes / MiB} MiB pieces`, () =>
           measureSubtleSha1(bbNow, serverNow, sizes.shareBytes, sizes.hashPieceBytes),
@@ -241,6 +242,13 @@ async function main(): Promise<void> {
       ceiling: details.ceiling ? { messageBytes: details.ceiling.messageBytes, candidatePair: details.ceiling.candidatePair, backpressure: ceilingBackpressure } : undefined,
       webtorrent: details.webtorrent ? { pieceLengthBytes: details.webtorrent.pieceLengthBytes, seedReadyMs: Math.round(details.webtorrent.seedReadyMs) } : undefined,
       swarmdropShareMs: details.swarmdropShareMs,
+      memory: memoryRun?.ok
+        ? {
+            downloaderHeap: memoryRun.value.downloaderHeap,
+            seedHeap: memoryRun.value.seedHeap,
+            transferMBps: throughputMBps({ bytes: memoryRun.value.fileBytes, durationMs: memoryRun.value.transferMs }),
+          }
+        : undefined,
       swarmFinishSeconds: m.swarm?.ok ? m.swarm.value.finishSeconds : undefined,
       subtlePieceBytes: details.subtlePieceBytes,
       runs: details.runs,

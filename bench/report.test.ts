@@ -15,8 +15,8 @@ describe("formatTable", () => {
     expect(table).toMatch(/SwarmDrop \/ ceiling\s+-\s+>= 0\.85\s+n\/a/);
     expect(table).toContain("SwarmDrop, two peers: not available yet: no app");
     const heap = formatTable(computeFigures({ memory: { ok: true, value: { fileBytes: 1, downloaderPeakHeapBytes: 200e6, seedPeakHeapBytes: 20e6 } } }));
-    expect(heap).toMatch(/Downloader peak JS heap\s+200 MB\s+< 150\s+MISSED/);
-    expect(heap).toMatch(/Seed peak JS heap\s+20\.0 MB\s+< 150\s+met/);
+    expect(heap).toMatch(/Downloader peak JS heap \(page \+ workers\)\s+200 MB\s+< 150\s+MISSED/);
+    expect(heap).toMatch(/Seed peak JS heap \(page \+ workers\)\s+20\.0 MB\s+< 150\s+met/);
   });
 });
 
