@@ -69,8 +69,8 @@ export function PeersTable({ peers }: { readonly peers: readonly PeerSnapshot[] 
                   {peerLabel(peer)}
                 </th>
                 <td>{connectionState(peer)}</td>
-                <td>{chokeText(peer.peerChoking, peer.amInterested)}</td>
-                <td>{chokeText(peer.amChoking, peer.peerInterested)}</td>
+                <td className="wrap">{chokeText(peer.peerChoking, peer.amInterested)}</td>
+                <td className="wrap">{chokeText(peer.amChoking, peer.peerInterested)}</td>
                 <td className="num">{formatRate(peer.downloadRateBytesPerS)}</td>
                 <td className="num">{formatRate(peer.uploadRateBytesPerS)}</td>
                 <td className="num">{peer.progress === null ? "—" : formatPercent(peer.progress)}</td>

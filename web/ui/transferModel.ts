@@ -57,7 +57,13 @@ export function transferMessages(view: TransferView, nowMs: number): TransferMes
   if (view.status === "paused") {
     out.push(
       view.message
-        ? { kind: "warning", text: `Paused: ${withStop(view.message)} Nothing is lost: the pieces already stored are kept. Free some space, then press Resume.` }
+        ? {
+            kind: "warning",
+            // The manager may already say what is kept; say it once.
+            text: /\bkept\b|nothing is lost/i.test(view.message)
+              ? `Paused: ${withStop(view.message)}`
+              : `Paused: ${withStop(view.message)} Nothing is lost: the pieces already stored are kept. Free some space, then press Resume.`,
+          }
         : { kind: "info", text: "Paused. Press Resume to continue." },
     );
   }
