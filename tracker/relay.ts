@@ -250,7 +250,10 @@ export class Relay {
     else conn.swarms.delete(req.infoHash);
     if (conn.closed) {
       // The socket closed while the store was answering: undo the join.
-      if (outcome.member) void this.store.leave(req.infoHash, req.peerId, conn.key);
+      if (outcome.member) {
+        const left = this.store.leave(req.infoHash, req.peerId, conn.key);
+        if (isPromise(left)) left.catch(() => (this.counters.storeErrors++, undefined));
+      }
       return;
     }
     conn.send(
