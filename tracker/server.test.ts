@@ -81,6 +81,33 @@ describe("tracker HTTP", () => {
   });
 });
 
+describe("tracker behind a proxy (TRUST_PROXY, MAX_CONNECTIONS_PER_IP)", () => {
+  it("counts connections per forwarded client address only when the proxy is trusted", async () => {
+    for (const trustProxy of [true, false]) {
+      const t = await startTracker({ port: 0, host: "127.0.0.1", distDir: null, quiet: true, trustProxy, maxConnectionsPerIp: 2 });
+      const u = `ws://127.0.0.1:${t.port}/announce`;
+      try {
+        // The last hop is the one the proxy appended; the first is whatever the client claimed.
+        const from = (ip: string) => TestClient.open(u, { "x-forwarded-for": `6.6.6.6, ${ip}` });
+        const c1 = await from("203.0.113.7");
+        const c2 = await from("203.0.113.7");
+        if (trustProxy) {
+          await expect(from("203.0.113.7")).rejects.toThrow("429");
+          const other = await from("198.51.100.1");
+          other.close();
+        } else {
+          // Untrusted: every connection is 127.0.0.1, whatever the header says.
+          await expect(from("198.51.100.1")).rejects.toThrow("429");
+        }
+        c1.close();
+        c2.close();
+      } finally {
+        await t.close();
+      }
+    }
+  });
+});
+
 describe("tracker WebSocket", () => {
   it("relays offers and answers between two peers, counts them, and scrapes", async () => {
     const a = await TestClient.open(url);
@@ -152,6 +179,19 @@ describe("tracker WebSocket", () => {
     for (let i = 0; i < 120; i++) c.send({ action: "scrape", info_hash: IH });
     await c.next((m) => m.kind === "failure" && m.reason.startsWith("rate limit exceeded"));
     expect(await c.closed).toBe(1008);
+  });
+
+  it("carries ids with any byte value (0-255) intact over the wire", async () => {
+    const binary = (seed: number): string => Array.from({ length: 20 }, (_, i) => String.fromCharCode((seed * 37 + i * 51) % 256)).join("");
+    const ih = binary(1);
+    const a = await TestClient.open(url);
+    const b = await TestClient.open(url);
+    b.send(announceMsg(ih, binary(2), { event: "started" }));
+    await b.next((m) => m.kind === "announce-response" && m.infoHash === ih);
+    a.send(announceMsg(ih, binary(3), { event: "started", offers: [{ offer: { type: "offer", sdp: "v=0 \u00e9\r\n" }, offer_id: binary(4) }] }));
+    expect(await b.next((m) => m.kind === "offer")).toEqual({ kind: "offer", infoHash: ih, peerId: binary(3), offerId: binary(4), offer: { type: "offer", sdp: "v=0 \u00e9\r\n" } });
+    a.close();
+    b.close();
   });
 
   it("drops a socket that stops answering pings", async () => {
