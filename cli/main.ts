@@ -4,13 +4,14 @@
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import type { SessionSnapshot } from "../core/engine/session-types.ts";
 import { encodeTorrentFile, type TorrentInfo } from "../core/metainfo.ts";
 import { Bitfield } from "../core/wire/bitfield.ts";
 import { ExitCode, UsageError, parseArgs, usageText, type Command, type ExitCodeValue } from "./args.ts";
 import { CliError, InterruptedError, StorageError, fsReason } from "./errors.ts";
 import { FileStore } from "./file-store.ts";
 import { appUrlForTracker, magnetFor, resolveGetSource, shareLink, terminalQr } from "./link.ts";
-import { ProgressBar, formatBytes, type ProgressStream } from "./progress.ts";
+import { ProgressBar, StatusLog, formatBytes, type ProgressStream } from "./progress.ts";
 import {
   defaultStateDir,
   downloadStateFile,
@@ -25,7 +26,7 @@ import {
   stampFiles,
 } from "./resume.ts";
 import { collectSources, hashSources } from "./source-files.ts";
-import { runSwarm } from "./swarm.ts";
+import { runSwarm, statusLine } from "./swarm.ts";
 
 export const version = "0.1.0";
 
@@ -89,6 +90,7 @@ async function seed(command: SeedCommand, io: MainIo): Promise<void> {
   await printShare(io, info, command);
 
   const store = FileStore.forSeed(info, sources.files.map((f) => f.absPath));
+  const out = new StatusLog(io.stderr);
   try {
     await runSwarm({
       mode: "seed",
@@ -99,9 +101,11 @@ async function seed(command: SeedCommand, io: MainIo): Promise<void> {
       verified: Bitfield.full(info.pieceCount),
       seedAfterDownload: true,
       signal: io.signal,
-      log: (line) => io.stderr.write(`${line}\n`),
+      log: (line) => out.log(line),
+      ...(out.isTTY ? { onStatus: (s: SessionSnapshot) => out.status(statusLine(s, "seed")) } : {}),
     });
   } finally {
+    out.finish();
     await store.close();
   }
 }
@@ -112,7 +116,9 @@ async function get(command: GetCommand, io: MainIo): Promise<void> {
   const stateDir = command.stateDir ?? defaultStateDir(io.env);
   const saveProgress = async (info: TorrentInfo, store: FileStore, verified: Bitfield): Promise<void> =>
     saveState(downloadStateFile(stateDir, info, outDir), makeDownloadState(info, outDir, await stampFiles(store.paths), verified));
-  const log = (line: string): void => void io.stderr.write(`${line}\n`);
+  const out = new StatusLog(io.stderr);
+  const log = (line: string): void => out.log(line);
+  const onStatus = out.isTTY ? { onStatus: (s: SessionSnapshot) => out.status(statusLine(s, "download")) } : {};
 
   let info: TorrentInfo | null;
   let trackers: string[];
@@ -148,10 +154,13 @@ async function get(command: GetCommand, io: MainIo): Promise<void> {
         signal: io.signal,
         log,
         saveProgress,
+        ...onStatus,
       });
+      out.finish();
       const got = (store as FileStore | null)?.info;
       if (got !== undefined) io.stderr.write(`saved in ${join(outDir, got.name)}\n`);
     } finally {
+      out.finish();
       await (store as FileStore | null)?.close();
     }
     return;
@@ -193,9 +202,12 @@ async function get(command: GetCommand, io: MainIo): Promise<void> {
       signal: io.signal,
       log,
       saveProgress,
+      ...onStatus,
     });
+    out.finish();
     io.stderr.write(`saved in ${join(outDir, info.name)}\n`);
   } finally {
+    out.finish();
     await store.close();
   }
 }

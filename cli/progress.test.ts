@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ProgressBar, formatBytes, progressLine } from "./progress.ts";
+import { ProgressBar, StatusLog, formatBytes, progressLine } from "./progress.ts";
 
 describe("progress", () => {
   it("formats sizes in binary units", () => {
@@ -33,5 +33,20 @@ describe("progress", () => {
     for (let i = 1; i <= 1000; i++) plain.update(i, 1000);
     expect(log).toHaveLength(11);
     expect(log.at(-1)).toMatch(/100%/);
+  });
+
+  it("keeps a status line under the log on a terminal, and prints only log lines elsewhere", () => {
+    const tty: string[] = [];
+    const term = new StatusLog({ isTTY: true, write: (t) => tty.push(t) });
+    term.status("50%");
+    term.log("peer joined");
+    term.finish();
+    expect(tty.join("")).toBe("\r50%\x1b[K\r\x1b[Kpeer joined\n50%\x1b[K\n");
+    const plain: string[] = [];
+    const pipe = new StatusLog({ isTTY: false, write: (t) => plain.push(t) });
+    pipe.status("50%");
+    pipe.log("peer joined");
+    pipe.finish();
+    expect(plain).toEqual(["peer joined\n"]);
   });
 });

@@ -71,3 +71,37 @@ export class ProgressBar {
     this.#drawn = false;
   }
 }
+
+/**
+ * Log lines plus one status line kept at the bottom of a terminal (redrawn in
+ * place). On a pipe or file, status() does nothing and log() just prints.
+ */
+export class StatusLog {
+  readonly #stream: ProgressStream;
+  #status: string | null = null;
+
+  constructor(stream: ProgressStream) {
+    this.#stream = stream;
+  }
+
+  get isTTY(): boolean {
+    return this.#stream.isTTY === true;
+  }
+
+  log(line: string): void {
+    if (this.#status !== null) this.#stream.write(`\r\x1b[K${line}\n${this.#status}\x1b[K`);
+    else this.#stream.write(`${line}\n`);
+  }
+
+  status(text: string): void {
+    if (!this.isTTY) return;
+    this.#status = text;
+    this.#stream.write(`\r${text}\x1b[K`);
+  }
+
+  /** Ends the status line, leaving its last state on screen. */
+  finish(): void {
+    if (this.#status !== null) this.#stream.write("\n");
+    this.#status = null;
+  }
+}

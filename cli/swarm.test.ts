@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { sha256Hex, toHex } from "../core/bytes.ts";
-import { makePeerId, peerIdFromHex } from "../core/ids.ts";
+import { infoHashFromHex, makePeerId, peerIdFromHex } from "../core/ids.ts";
+import type { SessionSnapshot } from "../core/engine/session-types.ts";
 import { TorrentSession } from "../core/engine/session.ts";
 import { seededRandom } from "../core/random.ts";
 import { Bitfield } from "../core/wire/bitfield.ts";
@@ -18,7 +19,7 @@ import { InterruptedError } from "./errors.ts";
 import { FileStore } from "./file-store.ts";
 import { createNodePeer, createNodeSocket, loadWrtc } from "./node-peer.ts";
 import { collectSources, hashSources } from "./source-files.ts";
-import { clientFromPeerId, runSwarmWith, type SwarmDeps, type SwarmRunInit } from "./swarm.ts";
+import { clientFromPeerId, runSwarmWith, statusLine, type SwarmDeps, type SwarmRunInit } from "./swarm.ts";
 import { main } from "./main.ts";
 import { ExitCode } from "./args.ts";
 
@@ -235,5 +236,32 @@ describe("clientFromPeerId", () => {
     expect(clientFromPeerId(makePeerId(() => new Uint8Array(12)))).toBe("SD0100");
     expect(clientFromPeerId(peerIdFromHex(toHex(new TextEncoder().encode("-WW0208-abcdefghijkl"))))).toBe("WW0208");
     expect(clientFromPeerId(peerIdFromHex("ff".repeat(20)))).toBe("peer ffffffffffff");
+  });
+});
+
+describe("statusLine", () => {
+  const snapshot = (over: Partial<SessionSnapshot>): SessionSnapshot => ({
+    infoHash: infoHashFromHex("00".repeat(20)),
+    hasMetadata: true,
+    pieceCount: 4,
+    verifiedCount: 2,
+    pieceStates: new Uint8Array(4),
+    availability: new Uint16Array(4),
+    totalBytes: 4096,
+    verifiedBytes: 2048,
+    downloadedBytes: 2048,
+    uploadedBytes: 0,
+    downloadRateBytesPerS: 1536,
+    uploadRateBytesPerS: 0,
+    peers: [],
+    complete: false,
+    paused: false,
+    bannedPeerCount: 0,
+    ...over,
+  });
+  it("shows progress, rates and peers, or that metadata is being fetched", () => {
+    expect(statusLine(snapshot({}), "download")).toBe("downloading [############------------]  50%  2.00 KiB of 4.00 KiB  down 1.50 KiB/s  up 0 B/s  0 peers");
+    expect(statusLine(snapshot({ complete: true, verifiedBytes: 4096 }), "download")).toMatch(/^seeding .* 100%/);
+    expect(statusLine(snapshot({ hasMetadata: false }), "download")).toBe("fetching the torrent's metadata from peers  0 peers");
   });
 });

@@ -7,7 +7,7 @@
 //
 // runSwarm() is the production entry (core/engine/session.ts TorrentSession).
 import { TorrentSession } from "../core/engine/session.ts";
-import type { PieceStore, SessionComponents, SessionEvent, SessionInit, TorrentSessionApi } from "../core/engine/session-types.ts";
+import type { PieceStore, SessionComponents, SessionEvent, SessionInit, SessionSnapshot, TorrentSessionApi } from "../core/engine/session-types.ts";
 import { makePeerId, type InfoHash, type PeerId, type PieceIndex } from "../core/ids.ts";
 import type { TorrentInfo } from "../core/metainfo.ts";
 import { seededRandom } from "../core/random.ts";
@@ -17,7 +17,7 @@ import { TrackerClient, TrackerUrlError, type WebSocketLike } from "../web/adapt
 import { InterruptedError, NetworkError, StorageError } from "./errors.ts";
 import type { FileStore } from "./file-store.ts";
 import { createNodePeer, createNodeSocket, loadWrtc, type NodePeer } from "./node-peer.ts";
-import { formatBytes } from "./progress.ts";
+import { formatBytes, progressLine } from "./progress.ts";
 
 export interface SwarmRunInit {
   readonly mode: "seed" | "download";
@@ -39,6 +39,8 @@ export interface SwarmRunInit {
   readonly saveProgress?: (info: TorrentInfo, store: FileStore, verified: Bitfield) => Promise<void>;
   /** Most data channels at once. */
   readonly maxPeers?: number;
+  /** Called every status interval with a snapshot (a terminal status line); without it, a log line every 5 s. */
+  readonly onStatus?: (snapshot: SessionSnapshot) => void;
 }
 
 export interface SwarmDeps {
@@ -80,6 +82,15 @@ class DeferredStore implements PieceStore {
 }
 
 const saveEveryMs = 2000;
+
+/** "downloading [#####---]  45%  12.0 MiB of 64.0 MiB  down 7.00 MiB/s  up 0 B/s  3 peers" */
+export function statusLine(s: SessionSnapshot, mode: "seed" | "download"): string {
+  const peers = `${s.peers.length} peer${s.peers.length === 1 ? "" : "s"}`;
+  if (!s.hasMetadata) return `fetching the torrent's metadata from peers  ${peers}`;
+  const label = mode === "seed" || s.complete ? "seeding" : "downloading";
+  const rates = `down ${formatBytes(Math.round(s.downloadRateBytesPerS))}/s  up ${formatBytes(Math.round(s.uploadRateBytesPerS))}/s`;
+  return `${progressLine(label, s.verifiedBytes, s.totalBytes, null)}  ${rates}  ${peers}`;
+}
 
 /** "-SD0100-..." / "-WW0208-..." (Azureus-style peer ids, BEP 20) -> "SD0100"; else the id's first hex digits. */
 export function clientFromPeerId(peerId: PeerId): string {
@@ -241,9 +252,9 @@ export async function runSwarmWith(init: SwarmRunInit, deps: SwarmDeps): Promise
   timers.push(
     setInterval(() => {
       const s = session.snapshot();
-      const progress = s.hasMetadata ? `${s.verifiedCount}/${s.pieceCount} pieces` : "fetching metadata";
-      init.log(`${progress}, ${s.peers.length} peer(s), down ${formatBytes(Math.round(s.downloadRateBytesPerS))}/s, up ${formatBytes(Math.round(s.uploadRateBytesPerS))}/s`);
-    }, deps.statusIntervalMs ?? 5000),
+      if (init.onStatus !== undefined) init.onStatus(s);
+      else init.log(statusLine(s, init.mode));
+    }, deps.statusIntervalMs ?? (init.onStatus === undefined ? 5000 : 500)),
   );
   const onAbort = (): void => finish({ ok: false, error: new InterruptedError() });
   init.signal.addEventListener("abort", onAbort, { once: true });
