@@ -33,7 +33,7 @@ async function tracker(port: number): Promise<RunningTracker> {
   return t;
 }
 
-function components(left: number | null): TrackerClientComponents<SignalingPeer> & { changes: number } {
+function components(left: number | null | (() => number | null)): TrackerClientComponents<SignalingPeer> & { changes: number } {
   const c = {
     changes: 0,
     createSocket: (url: string) => new WebSocket(url) as unknown as WebSocketLike,
@@ -42,7 +42,7 @@ function components(left: number | null): TrackerClientComponents<SignalingPeer>
     },
     randomBytes: (n: number) => new Uint8Array(randomBytes(n)),
     nowMs: () => Date.now(),
-    stats: () => ({ uploaded: 0, downloaded: 0, left }),
+    stats: () => ({ uploaded: 0, downloaded: 0, left: typeof left === "function" ? left() : left }),
     wantedPeers: () => 0,
     onPeer: () => undefined,
     onChange: () => {
@@ -86,6 +86,20 @@ describe("TrackerClient with the real tracker", () => {
     await new Promise((r) => setTimeout(r, 200));
     seed.scrape();
     await until(() => seed.status.leechers === 0);
+  });
+
+  it("announces completed when the download finishes: the tracker counts a seeder", async () => {
+    const port = await freePort();
+    const t = await tracker(port);
+    cleanups.push(() => t.close());
+    let left = 5000;
+    const client = new TrackerClient({ announceUrl: `ws://127.0.0.1:${port}/announce`, infoHash, peerId: peer() }, components(() => left));
+    cleanups.push(() => client.stop());
+    client.start();
+    await until(() => client.status.leechers === 1 && client.status.seeders === 0);
+    left = 0;
+    client.completed();
+    await until(() => client.status.seeders === 1 && client.status.leechers === 0);
   });
 
   it("retries with backoff while the tracker is down and reconnects when it is back", async () => {

@@ -333,16 +333,17 @@ export class TrackerClient<P extends SignalingPeer> {
     try {
       if (this.#announceTimer !== null) clearTimeout(this.#announceTimer);
       this.#announceTimer = null;
+      let event: "started" | "completed" | "update" = "update";
+      if (!this.#startedSent) event = "started";
+      else if (this.#completedPending) event = "completed";
       const wanted = Math.max(0, Math.floor(this.#c.wantedPeers()));
-      const offerCount = Math.min(wanted, this.#init.maxOffers);
+      // A `completed` announce carries no offers (the reference client's shape).
+      const offerCount = event === "completed" ? 0 : Math.min(wanted, this.#init.maxOffers);
       const offers = await this.#makeOffers(offerCount);
       if (this.#stopped || this.#socket === null || this.#socket.readyState !== OPEN) {
         for (const o of offers) this.#dropOffer(o.offerId);
         return;
       }
-      let event: "started" | "completed" | "update" = "update";
-      if (!this.#startedSent) event = "started";
-      else if (this.#completedPending) event = "completed";
       const stats = this.#c.stats();
       const sent = this.#send({
         kind: "announce",
@@ -367,6 +368,8 @@ export class TrackerClient<P extends SignalingPeer> {
     } finally {
       this.#announcing = false;
     }
+    // completed() arrived while offers were being made: say it now, not an interval later.
+    if (this.#completedPending && this.#startedSent && !this.#stopped && this.#socket?.readyState === OPEN) void this.#announce();
   }
 
   #scheduleAnnounce(delayMs: number): void {
