@@ -92,3 +92,25 @@ describe("defaultShareName", () => {
     expect(defaultShareName([{ file: file("a"), path: "a" }, { file: file("b"), path: "b" }])).toBe("2 files");
   });
 });
+
+describe("storage usage", () => {
+  it("is re-read when the transfers' stored bytes change", async () => {
+    let reads = 0;
+    let push: (views: readonly TransferView[]) => void = () => {};
+    const store = createSwarmStore(
+      manager({
+        subscribe: (l) => ((push = l), () => {}),
+        storageUsage: async () => ({ usedBytes: ++reads * 1000, quotaBytes: 10_000 }),
+      }),
+    );
+    const stop = store.connect();
+    await Promise.resolve();
+    const before = reads;
+    push([{ infoHash: "c".repeat(40), storedBytes: 5000 } as TransferView]);
+    await Promise.resolve();
+    expect(reads).toBe(before + 1);
+    await Promise.resolve();
+    expect(store.getState().storage?.usedBytes).toBe(reads * 1000);
+    stop();
+  });
+});

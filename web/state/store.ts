@@ -105,6 +105,8 @@ const createUiSlice = (manager: TransferManager): UiSlice => ({
 
 function createActions(set: SetState, get: GetState, manager: TransferManager): SwarmActions {
   let nextId = 1;
+  let lastStoredBytes = 0;
+  let lastStorageReadMs = 0;
   const actions: SwarmActions = {
     async share(files, name) {
       if (files.length === 0) return null;
@@ -197,6 +199,13 @@ function createActions(set: SetState, get: GetState, manager: TransferManager): 
       set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
     },
     receiveTransfers(list) {
+      // Stored bytes moved: re-read the storage estimate (at most once a second).
+      const stored = list.reduce((sum, v) => sum + v.storedBytes, 0);
+      if (stored !== lastStoredBytes && Date.now() - lastStorageReadMs >= 1000) {
+        lastStoredBytes = stored;
+        lastStorageReadMs = Date.now();
+        void actions.refreshStorage();
+      }
       const old = get().transfers;
       const transfers = new Map<string, TransferView>();
       for (const view of list) transfers.set(view.infoHash, view);
