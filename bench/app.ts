@@ -80,13 +80,12 @@ async function shareFile(page: Page, init: { name: string; sizeBytes: number; se
   return { link: got.value, startEpochMs, readyEpochMs: got.epochMs };
 }
 
-/** Waits for the transfer region named `name` to report 100 %. */
-async function waitComplete(page: Page, name: string, timeoutMs: number): Promise<number> {
+/** Waits for the transfer region named `name` to report 100 %; returns when, and when progress first showed. */
+async function waitComplete(page: Page, name: string, timeoutMs: number): Promise<{ epochMs: number; firstProgressEpochMs: number | null }> {
   const region = await attached(page.getByRole("region", { name, exact: true }), `transfer region named "${name}"`, 60_000);
   // The transfer's own bar (files have theirs too): "<name> progress".
   const bar = await attached(region.getByRole("progressbar", { name: `${name} progress`, exact: true }), `progressbar "${name} progress"`, 60_000);
-  const got = await bar.evaluate((el, a) => window.swarmBenchApp!.waitForComplete(el, a), { timeoutMs });
-  return got.epochMs;
+  return bar.evaluate((el, a) => window.swarmBenchApp!.waitForComplete(el, a), { timeoutMs });
 }
 
 async function setUploadCap(page: Page, bytesPerS: number): Promise<void> {
@@ -98,6 +97,8 @@ async function setUploadCap(page: Page, bytesPerS: number): Promise<void> {
 export interface AppTransferResult extends TransferMeasurement {
   /** Seed side: hashing the file until the link was ready. */
   shareMs: number;
+  /** Downloader side: opening the link until its progress first rose above 0 % (tracker, WebRTC, metadata, first piece). */
+  firstProgressMs: number | null;
   seedHeap: HeapPeaks | null;
   downloaderHeap: HeapPeaks | null;
 }
@@ -116,13 +117,14 @@ export async function measureAppTransfer(
     const shared = await shareFile(seeder.page, { name, sizeBytes: init.sizeBytes, seed: init.seed }, timeoutMs);
     const startEpochMs = nodeEpochMs();
     downloader = await openApp(bb, target, shared.link, init.withHeap);
-    const endEpochMs = await waitComplete(downloader.page, name, timeoutMs);
+    const done = await waitComplete(downloader.page, name, timeoutMs);
     const downloaderHeap = downloader.heap ? await downloader.heap.stop() : null;
     const seedHeap = seeder.heap ? await seeder.heap.stop() : null;
     return {
       bytes: init.sizeBytes,
-      durationMs: endEpochMs - startEpochMs,
+      durationMs: done.epochMs - startEpochMs,
       shareMs: shared.readyEpochMs - shared.startEpochMs,
+      firstProgressMs: done.firstProgressEpochMs === null ? null : done.firstProgressEpochMs - startEpochMs,
       seedHeap,
       downloaderHeap,
     };
@@ -171,20 +173,26 @@ export const swarmCaps = {
 } as const;
 
 /** One capped seed and six capped downloaders opening the link at once; finish times from that moment. */
-export async function measureAppSwarm(bb: BenchBrowser, target: AppTarget, sizeBytes: number): Promise<SwarmMeasurement> {
+export async function measureAppSwarm(
+  bb: BenchBrowser,
+  target: AppTarget,
+  sizeBytes: number,
+  /** How a page's upload gets capped; the UI field by default. */
+  applyCap: (page: Page, bytesPerS: number) => Promise<void> = setUploadCap,
+): Promise<SwarmMeasurement> {
   const name = `bench-swarm-${sizeBytes}.bin`;
   const timeoutMs = 30 * 60_000;
   const pages: Page[] = [];
   try {
     const seeder = await openApp(bb, target, target.origin);
     pages.push(seeder.page);
-    await setUploadCap(seeder.page, swarmCaps.seedUploadBytesPerS);
+    await applyCap(seeder.page, swarmCaps.seedUploadBytesPerS);
     const downloaders: Page[] = [];
     for (const cap of swarmCaps.peerUploadBytesPerS) {
       const d = await openApp(bb, target, target.origin);
       pages.push(d.page);
       downloaders.push(d.page);
-      await setUploadCap(d.page, cap);
+      await applyCap(d.page, cap);
     }
     const shared = await shareFile(seeder.page, { name, sizeBytes, seed: 6 }, timeoutMs);
     const startEpochMs = nodeEpochMs();
@@ -192,7 +200,7 @@ export async function measureAppSwarm(bb: BenchBrowser, target: AppTarget, sizeB
       downloaders.map(async (page) => {
         await page.goto(shared.link);
         if (!(await page.evaluate("window.swarmBenchApp !== undefined"))) await injectDriver(page, target);
-        return waitComplete(page, name, timeoutMs);
+        return (await waitComplete(page, name, timeoutMs)).epochMs;
       }),
     );
     const peers: FluidPeer[] = swarmCaps.peerUploadBytesPerS.map((u) => ({ uploadBytesPerS: u, downloadBytesPerS: Infinity }));

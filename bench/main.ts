@@ -9,7 +9,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchmarkName } from "./args.ts";
 import { ArgsError, parseArgs, usage } from "./args.ts";
-import type { AppMemoryResult, AppTarget } from "./app.ts";
+import type { AppMemoryResult, AppTarget, AppTransferResult } from "./app.ts";
 import { measureAppMemory, measureAppShare, measureAppSwarm, measureAppTransfer, probeApp } from "./app.ts";
 import type { CeilingResult } from "./ceiling.ts";
 import { ceilingBackpressure, measureCeiling } from "./ceiling.ts";
@@ -78,6 +78,7 @@ interface Details {
   ceiling?: CeilingResult;
   webtorrent?: WebTorrentResult;
   swarmdropShareMs?: number;
+  swarmdropFirstProgressMs?: number | null;
   subtlePieceBytes?: number;
   runs: Record<string, number[]>;
 }
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
       const runTransfers = selected.has("throughput") || selected.has("webtorrent");
       if (runTransfers) {
         const ceilingRuns: Measured<CeilingResult>[] = [];
-        const swarmdropRuns: Measured<TransferMeasurement & { shareMs: number }>[] = [];
+        const swarmdropRuns: Measured<AppTransferResult>[] = [];
         const webtorrentRuns: Measured<WebTorrentResult>[] = [];
         const size = sizes.transferBytes;
         const bbNow = bb;
@@ -190,7 +191,10 @@ async function main(): Promise<void> {
         if (webtorrent) m.webtorrent = webtorrent;
         if (ceiling?.ok) details.ceiling = ceiling.value;
         if (webtorrent?.ok) details.webtorrent = webtorrent.value;
-        if (swarmdrop?.ok) details.swarmdropShareMs = swarmdrop.value.shareMs;
+        if (swarmdrop?.ok) {
+          details.swarmdropShareMs = swarmdrop.value.shareMs;
+          details.swarmdropFirstProgressMs = swarmdrop.value.firstProgressMs;
+        }
       }
       const bbNow = bb;
       const serverNow = server;
@@ -241,7 +245,13 @@ async function main(): Promise<void> {
     details: {
       ceiling: details.ceiling ? { messageBytes: details.ceiling.messageBytes, candidatePair: details.ceiling.candidatePair, backpressure: ceilingBackpressure } : undefined,
       webtorrent: details.webtorrent ? { pieceLengthBytes: details.webtorrent.pieceLengthBytes, seedReadyMs: Math.round(details.webtorrent.seedReadyMs) } : undefined,
-      swarmdropShareMs: details.swarmdropShareMs,
+      swarmdrop:
+        details.swarmdropShareMs === undefined
+          ? undefined
+          : {
+              shareMs: Math.round(details.swarmdropShareMs),
+              firstProgressMs: details.swarmdropFirstProgressMs === null || details.swarmdropFirstProgressMs === undefined ? null : Math.round(details.swarmdropFirstProgressMs),
+            },
       memory: memoryRun?.ok
         ? {
             downloaderHeap: memoryRun.value.downloaderHeap,

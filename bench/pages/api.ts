@@ -101,8 +101,8 @@ export interface AppDriverApi {
   addPatternFile(input: HTMLInputElement, init: { name: string; sizeBytes: number; seed: number }): { startEpochMs: number };
   /** Resolves when the text field holds a non-empty value. */
   waitForValue(field: HTMLInputElement | HTMLTextAreaElement, init: { timeoutMs: number }): Promise<{ epochMs: number; value: string }>;
-  /** Resolves when the progressbar's aria-valuenow reaches 100. */
-  waitForComplete(progressbar: Element, init: { timeoutMs: number }): Promise<{ epochMs: number }>;
+  /** Resolves when the progressbar's aria-valuenow reaches 100; also says when it first rose above 0. */
+  waitForComplete(progressbar: Element, init: { timeoutMs: number }): Promise<{ epochMs: number; firstProgressEpochMs: number | null }>;
   epochMs(): number;
 }
 

@@ -37,8 +37,13 @@ const api: AppDriverApi = {
     return poll(() => (field.value ? { epochMs: epochMs(), value: field.value } : null), init.timeoutMs, "no value in the field");
   },
   waitForComplete(progressbar, init) {
+    let firstProgressEpochMs: number | null = null;
     return poll(
-      () => (Number(progressbar.getAttribute("aria-valuenow")) >= 100 ? { epochMs: epochMs() } : null),
+      () => {
+        const now = Number(progressbar.getAttribute("aria-valuenow"));
+        if (firstProgressEpochMs === null && now > 0) firstProgressEpochMs = epochMs();
+        return now >= 100 ? { epochMs: epochMs(), firstProgressEpochMs } : null;
+      },
       init.timeoutMs,
       "the progressbar did not reach 100",
     );
