@@ -134,6 +134,7 @@ describe("main", () => {
     ["a missing .torrent", () => ["get", join(dir, "nope.torrent")], ExitCode.badLink, /cannot read .*no such file/],
     ["something that is no link", () => ["get", "hello"], ExitCode.badLink, /not a share link/],
     ["a missing path to seed", () => ["seed", join(dir, "nothing-here")], ExitCode.unreadablePath, /cannot read .*no such file/],
+    ["a download folder that is a file", () => ["get", join(fixtures, "numbers.torrent"), "--out", join(fixtures, "alice.txt")], ExitCode.storage, /cannot open .*numbers.*(a part of the path is not a folder|no such file)/],
   ];
   for (const [label, argv, code, message] of failures) {
     it(`exits ${code} on ${label}`, async () => {
