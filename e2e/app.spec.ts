@@ -139,3 +139,51 @@ test("files dropped on the drop zone are shared", async ({ page }) => {
   await expect(region.getByRole("button", { name: "Save a.txt" })).toBeVisible();
   await expect(region.getByRole("button", { name: "Save b.bin" })).toBeVisible();
 });
+
+/** A mono 8 kHz 16-bit WAV of a 440 Hz tone: a real file the browser can play. */
+function toneWav(seconds: number): Buffer {
+  const rate = 8000;
+  const samples = rate * seconds;
+  const wav = Buffer.alloc(44 + samples * 2);
+  wav.write("RIFF", 0);
+  wav.writeUInt32LE(36 + samples * 2, 4);
+  wav.write("WAVEfmt ", 8);
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20); // PCM
+  wav.writeUInt16LE(1, 22); // mono
+  wav.writeUInt32LE(rate, 24);
+  wav.writeUInt32LE(rate * 2, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write("data", 36);
+  wav.writeUInt32LE(samples * 2, 40);
+  for (let i = 0; i < samples; i++) wav.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + i * 2);
+  return wav;
+}
+
+test("a friend opening the link can play a shared audio file", async ({ browser }) => {
+  const dir = mkdtempSync(join(tmpdir(), "swarmdrop-audio-"));
+  const path = join(dir, "tone.wav");
+  writeFileSync(path, toneWav(3));
+  const seedContext = await browser.newContext();
+  const friendContext = await browser.newContext();
+  try {
+    const seed = await seedContext.newPage();
+    await seed.goto("/");
+    await seed.getByLabel("Add files").setInputFiles(path);
+    const link = await transfer(seed, "tone.wav").getByLabel("Share link").inputValue({ timeout: 30_000 });
+
+    const friend = await friendContext.newPage();
+    await friend.goto(link);
+    const region = transfer(friend, "tone.wav");
+    await expect(region.locator(".file-row").getByText("48.0 kB", { exact: true })).toBeVisible({ timeout: 30_000 });
+    await region.getByRole("button", { name: "Play tone.wav" }).click();
+    const player = region.getByLabel("Playing tone.wav");
+    await expect(player).toBeVisible({ timeout: 30_000 });
+    await expect.poll(() => player.evaluate((el) => (el as HTMLAudioElement).duration), { timeout: 10_000 }).toBeCloseTo(3, 1);
+  } finally {
+    await friendContext.close().catch(() => {});
+    await seedContext.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
