@@ -13,7 +13,7 @@
 import { readFileSync } from "node:fs";
 import { WebSocket } from "ws";
 import { haveReferenceTracker } from "../tracker/reference-peers.ts";
-import { startNodeScript, startTrackerProcess, type Child } from "../tracker/redis-harness.ts";
+import { startNodeScript, startTrackerProcess, type Child } from "../tracker/process-harness.ts";
 
 class BenchArgsError extends Error {
   override name = "BenchArgsError";

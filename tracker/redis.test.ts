@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "redis";
 import { seededRandom } from "../core/random.ts";
 import type { WireInfoHash, WirePeerId } from "../core/tracker-protocol.ts";
-import { haveRedisServer, startRedis, startTrackerProcess, type Child } from "./redis-harness.ts";
+import { haveRedisServer, startRedis, startTrackerProcess, type Child } from "./process-harness.ts";
 import { RedisStore } from "./redis-store.ts";
 import { haveReferenceTracker, haveWrtc, loadReferenceClient, loadWrtc, type ReferencePeer } from "./reference-peers.ts";
 import { connKey } from "./swarm-logic.ts";

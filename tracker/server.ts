@@ -220,7 +220,8 @@ export async function startTracker(settings: Partial<TrackerConfig> = {}): Promi
       }
     };
 
-    ws.on("message", (data: RawData, isBinary: boolean) => {
+    // Text frames are the protocol; a binary frame is read as UTF-8 text too, as the reference tracker does.
+    ws.on("message", (data: RawData) => {
       if (state.conn.closed) return;
       if (config.rateLimitPerS > 0) {
         const now = Date.now();
@@ -246,8 +247,6 @@ export async function startTracker(settings: Partial<TrackerConfig> = {}): Promi
         abuse();
         return;
       }
-      // Text frames are the protocol; a binary frame is read as UTF-8 text, like the reference tracker does.
-      void isBinary;
       const text = Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.from(data).toString("utf8");
       if (theRelay.handleText(state.conn, text) === "bad") abuse();
     });
