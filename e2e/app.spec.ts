@@ -1,10 +1,10 @@
 // The page itself: it renders (desktop, phone, dark), a bad or truncated link
 // says what is wrong, and the keyboard reaches the pickers and the drop zone.
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "@playwright/test";
-import { makeFolder, screenshot, transfer } from "./helpers.ts";
+import { makeFolder, screenshot, sha256, transfer } from "./helpers.ts";
 
 const fixturesDir = join(process.cwd(), "node_modules", "webtorrent-fixtures", "fixtures");
 const fixture = (name: string) => join(fixturesDir, name);
@@ -186,4 +186,18 @@ test("a friend opening the link can play a shared audio file", async ({ browser 
     await seedContext.close().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("a shared file keeps seeding after a reload, from browser storage", async ({ page }) => {
+  const folder = makeFolder("keep", [{ path: "kept.bin", sizeBytes: 500_003 }], 5);
+  await page.goto("/");
+  await page.getByLabel("Add files").setInputFiles(join(folder.dir, "kept.bin"));
+  const region = transfer(page, "kept.bin");
+  await expect(region.getByLabel("Share link")).toBeVisible({ timeout: 30_000 });
+  // The manager copies the dropped file into IndexedDB in the background.
+  await expect(region.locator(".stat", { hasText: "Stored" }).locator("dd")).toHaveText("500 kB", { timeout: 30_000 });
+  await page.reload();
+  await expect(region).toHaveAttribute("data-status", "seeding", { timeout: 30_000 });
+  const [download] = await Promise.all([page.waitForEvent("download"), region.getByRole("button", { name: "Save kept.bin", exact: true }).click()]);
+  expect(sha256(readFileSync(await download.path()))).toBe(folder.sha256.get("kept.bin"));
 });

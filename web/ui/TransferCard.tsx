@@ -138,6 +138,7 @@ export function TransferCard({ infoHash, highlight = false }: { readonly infoHas
             <Stat label="Ratio" value={formatRatio(view.uploadedBytes, view.downloadedBytes)} />
             <Stat label="Peers" value={String(view.peers.length)} />
             <Stat label="Uploaded" value={formatBytes(view.uploadedBytes)} />
+        <Stat label="Stored" value={formatBytes(view.storedBytes)} title="Kept in this browser, so the transfer resumes after a reload" />
             {view.pieceCount > 0 ? (
               <Stat label="Availability" value={distributedCopies(view.availability).toFixed(2)} title="Distributed copies: complete copies the connected peers hold between them; from 1.00 every piece is on some peer" />
             ) : null}
