@@ -21,7 +21,8 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const pagesDir = join(repoRoot, "bench", "pages");
 const referenceDir = join(repoRoot, ".reference", "node_modules");
 export const webtorrentBundlePath = join(referenceDir, "webtorrent", "dist", "webtorrent.min.js");
-const referenceTrackerPath = join(referenceDir, "bittorrent-tracker", "index.js");
+// server.js alone: index.js also loads the client, whose native WebRTC module is not built here.
+const referenceTrackerPath = join(referenceDir, "bittorrent-tracker", "server.js");
 const swarmdropTrackerPath = join(repoRoot, "tracker", "server.ts");
 
 export class BenchSetupError extends Error {
@@ -161,9 +162,9 @@ export async function startReferenceTracker(): Promise<BenchTracker> {
     throw new BenchSetupError("bittorrent-tracker is not in .reference/: run scripts/install-reference.sh");
   }
   const mod = (await import(pathToFileURL(referenceTrackerPath).href)) as {
-    Server: new (opts: Record<string, unknown>) => ReferenceTrackerServer;
+    default: new (opts: Record<string, unknown>) => ReferenceTrackerServer;
   };
-  const server = new mod.Server({ udp: false, http: false, ws: true, stats: false, trustProxy: false });
+  const server = new mod.default({ udp: false, http: false, ws: true, stats: false, trustProxy: false });
   server.on("error", (err) => console.error(`reference tracker error: ${err.message}`));
   server.on("warning", () => undefined);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

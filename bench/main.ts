@@ -149,7 +149,14 @@ async function main(): Promise<void> {
         }
       }
       if (appReason) log(`SwarmDrop app: ${appReason}`);
-      if (!swarmdropTracker && selected.has("webtorrent")) referenceTracker = await startReferenceTracker();
+      let webtorrentReason = "not available: no tracker";
+      if (!swarmdropTracker && selected.has("webtorrent")) {
+        try {
+          referenceTracker = await startReferenceTracker();
+        } catch (err) {
+          webtorrentReason = `not available: ${err instanceof Error ? err.message : String(err)}`;
+        }
+      }
       const tracker = swarmdropTracker ?? referenceTracker;
       if (tracker) log(`tracker: ${tracker.description}`);
 
@@ -177,8 +184,12 @@ async function main(): Promise<void> {
             ceilingRuns.push(await measure(`ceiling: bare RTCDataChannel, ${size / MiB} MiB${tag}`, () => measureCeiling(bbNow, serverNow, size)));
           }
           swarmdropRuns.push(await appRun(`SwarmDrop transfer, ${size / MiB} MiB${tag}`, (t) => measureAppTransfer(bbNow, t, { sizeBytes: size, seed: 7, withHeap: false })));
-          if (selected.has("webtorrent") && tracker) {
-            webtorrentRuns.push(await measure(`WebTorrent transfer, ${size / MiB} MiB${tag}`, () => measureWebTorrent(bbNow, serverNow, tracker, size)));
+          if (selected.has("webtorrent")) {
+            webtorrentRuns.push(
+              tracker
+                ? await measure(`WebTorrent transfer, ${size / MiB} MiB${tag}`, () => measureWebTorrent(bbNow, serverNow, tracker, size))
+                : { ok: false, reason: webtorrentReason },
+            );
           }
         }
         const rateOf = (runs: Measured<TransferMeasurement>[]): number[] => runs.flatMap((r) => (r.ok ? [throughputMBps(r.value)] : []));

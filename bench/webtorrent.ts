@@ -2,7 +2,8 @@
 // ends, through the run's WebSocket tracker, timed in the downloader from
 // client.add() to the torrent's "done".
 import type { BenchBrowser, BenchTracker, StaticServer } from "./harness.ts";
-import { callPage, closePage, openBenchPage } from "./harness.ts";
+import { existsSync } from "node:fs";
+import { callPage, closePage, NotAvailableError, openBenchPage, webtorrentBundlePath } from "./harness.ts";
 import type { TransferMeasurement } from "./ratios.ts";
 
 export class WebTorrentBenchError extends Error {
@@ -21,6 +22,9 @@ export async function measureWebTorrent(
   sizeBytes: number,
   seed = 2,
 ): Promise<WebTorrentResult> {
+  if (!existsSync(webtorrentBundlePath)) {
+    throw new NotAvailableError("not available: WebTorrent's bundle is not in .reference/ (run scripts/install-reference.sh)");
+  }
   const seeder = await openBenchPage(bb, server);
   const downloader = await openBenchPage(bb, server);
   try {
