@@ -35,6 +35,10 @@ function counting(kv: Kv): Kv & { gets: number } {
       out.gets++;
       return kv.get<T>(key);
     },
+    getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
+      out.gets++;
+      return kv.getMany<T>(keys);
+    },
   };
   return out;
 }
@@ -120,7 +124,7 @@ describe("StoredPieceStore", () => {
     for (let i = 0; i < info.pieceCount; i++) await writer.write(pieceIndex(i, info.pieceCount), data.subarray(i * 65536, (i + 1) * 65536));
 
     const counted = counting(kv);
-    const reader = new StoredPieceStore(counted, info.infoHash, info, { cachePieces: 2 });
+    const reader = new StoredPieceStore(counted, info.infoHash, info, { cacheBytes: 2 * 65536, readAheadBytes: 0 });
     await reader.open();
     const before = counted.gets;
     for (let begin = 0; begin < 65536; begin += 16384) {
@@ -132,6 +136,30 @@ describe("StoredPieceStore", () => {
     await reader.read(pieceIndex(1, info.pieceCount), 0, 1);
     await reader.read(pieceIndex(2, info.pieceCount), 0, 1);
     expect(counted.gets - before).toBe(4);
+  });
+
+  it("reads ahead: one storage read serves the stored pieces after the one asked for", async () => {
+    const data = bytes(4 * 64 * 1024, 5);
+    const info = await createTorrentFromBytes("ahead.bin", [{ path: ["ahead.bin"], data }], 64 * 1024);
+    const kv = memoryKv();
+    const writer = new StoredPieceStore(kv, info.infoHash, info);
+    await writer.open();
+    for (const i of [0, 1, 3]) await writer.write(pieceIndex(i, info.pieceCount), data.subarray(i * 65536, (i + 1) * 65536));
+
+    const counted = counting(kv);
+    const reader = new StoredPieceStore(counted, info.infoHash, info, { readAheadBytes: 256 * 1024 });
+    await reader.open();
+    const before = counted.gets;
+    // Concurrent block requests for pieces 0 and 1 share one read; piece 2 is not stored, so read-ahead stops there.
+    const [a, b] = await Promise.all([reader.read(pieceIndex(0, 4), 0, 16384), reader.read(pieceIndex(1, 4), 16384, 16384)]);
+    expect(a).toEqual(data.subarray(0, 16384));
+    expect(b).toEqual(data.subarray(65536 + 16384, 65536 + 32768));
+    expect(counted.gets - before).toBe(1);
+    // A piece not marked stored is refused without touching storage.
+    await expect(reader.read(pieceIndex(2, 4), 0, 1)).rejects.toBeInstanceOf(PieceNotStoredError);
+    expect(counted.gets - before).toBe(1);
+    expect(await reader.read(pieceIndex(3, 4), 65535, 1)).toEqual(data.subarray(4 * 65536 - 1));
+    expect(counted.gets - before).toBe(2);
   });
 
   it("rejects a piece of the wrong size", async () => {

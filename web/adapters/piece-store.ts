@@ -174,8 +174,10 @@ export class TransferDb {
 }
 
 export interface StoredPieceStoreOptions {
-  /** Recently read pieces kept in memory, so serving 16 KiB blocks does not re-read a piece each time. */
-  readonly cachePieces?: number;
+  /** Bytes of recently read pieces kept in memory, so serving 16 KiB blocks does not re-read a piece each time. */
+  readonly cacheBytes?: number;
+  /** A read that misses the cache also fetches the stored pieces after it, up to this many bytes, in one transaction. */
+  readonly readAheadBytes?: number;
   /** Pieces written within this many ms share one transaction. */
   readonly batchDelayMs?: number;
 }
@@ -199,7 +201,11 @@ export class StoredPieceStore implements PieceStore {
   #bits: Uint8Array;
   #storedBytes = 0;
   readonly #cache = new Map<number, Uint8Array>();
-  readonly #cachePieces: number;
+  #cachedBytes = 0;
+  readonly #cacheBytes: number;
+  readonly #readAheadBytes: number;
+  /** Reads in flight, shared by every caller that wants one of their pieces. */
+  readonly #inflight = new Map<number, Promise<Uint8Array | undefined>>();
   /** Pieces waiting to be written together. */
   #batch: WriteBatch | null = null;
   /** Batches commit one after another, so each bitfield includes the ones before. */
@@ -212,7 +218,8 @@ export class StoredPieceStore implements PieceStore {
     this.#infoHash = infoHash;
     this.#info = info;
     this.#bits = new Uint8Array(info === null ? 0 : Math.ceil(info.pieceCount / 8));
-    this.#cachePieces = options.cachePieces ?? 8;
+    this.#cacheBytes = options.cacheBytes ?? 32 * 1024 * 1024;
+    this.#readAheadBytes = options.readAheadBytes ?? 1024 * 1024;
     this.#batchDelayMs = options.batchDelayMs ?? 5;
   }
 
@@ -284,10 +291,44 @@ export class StoredPieceStore implements PieceStore {
       this.#cache.set(index, cached);
       return cached;
     }
-    const piece = await this.#kv.get<Uint8Array>(pieceKey(this.#infoHash, index));
+    // The bitfield is the truth (resume trusts nothing else): an unmarked piece is not read.
+    if (!this.has(index)) throw new PieceNotStoredError(`piece ${index} of ${this.#infoHash} is not stored`);
+    let reading = this.#inflight.get(index);
+    if (reading === undefined) reading = this.#fetch(index);
+    const piece = await reading;
     if (!(piece instanceof Uint8Array)) throw new PieceNotStoredError(`piece ${index} of ${this.#infoHash} is not stored`);
-    this.#remember(index, piece);
     return piece;
+  }
+
+  /** Fetches `index` and the stored pieces after it (read-ahead) in one getMany. */
+  #fetch(index: number): Promise<Uint8Array | undefined> {
+    const indices = [index];
+    const info = this.#info;
+    if (info !== null) {
+      let bytes = info.pieceLength;
+      for (let j = index + 1; j < info.pieceCount && bytes + info.pieceLength <= this.#readAheadBytes; j++) {
+        if (!this.has(j) || this.#cache.has(j) || this.#inflight.has(j)) break;
+        indices.push(j);
+        bytes += info.pieceLength;
+      }
+    }
+    const all = this.#kv.getMany<Uint8Array>(indices.map((i) => pieceKey(this.#infoHash, i)));
+    const settle = all.then(
+      (pieces) => {
+        indices.forEach((i, k) => {
+          this.#inflight.delete(i);
+          const piece = pieces[k];
+          if (piece instanceof Uint8Array) this.#remember(i, piece);
+        });
+        return pieces;
+      },
+      (err: unknown) => {
+        for (const i of indices) this.#inflight.delete(i);
+        throw err;
+      },
+    );
+    indices.forEach((i, k) => this.#inflight.set(i, settle.then((pieces) => pieces[k])));
+    return this.#inflight.get(index)!;
   }
 
   async write(index: PieceIndex, data: Uint8Array): Promise<void> {
@@ -364,15 +405,23 @@ export class StoredPieceStore implements PieceStore {
   markDeleted(): void {
     this.#deleted = true;
     this.#cache.clear();
+    this.#cachedBytes = 0;
   }
 
   #remember(index: number, piece: Uint8Array): void {
-    if (this.#cachePieces <= 0) return;
+    if (piece.length > this.#cacheBytes) return;
+    const old = this.#cache.get(index);
+    if (old !== undefined) {
+      this.#cachedBytes -= old.length;
+      this.#cache.delete(index);
+    }
     this.#cache.set(index, piece);
-    while (this.#cache.size > this.#cachePieces) {
-      const oldest = this.#cache.keys().next().value;
+    this.#cachedBytes += piece.length;
+    while (this.#cachedBytes > this.#cacheBytes) {
+      const oldest = this.#cache.entries().next().value;
       if (oldest === undefined) break;
-      this.#cache.delete(oldest);
+      this.#cache.delete(oldest[0]);
+      this.#cachedBytes -= oldest[1].length;
     }
   }
 }
