@@ -27,7 +27,8 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-export const defaultTrackerUrl = "ws://127.0.0.1:8000";
+/** The tracker `npm start` runs, as the web app itself names it (web/main.tsx: ws://<host>/announce). */
+export const defaultTrackerUrl = "ws://localhost:8000/announce";
 
 interface CommonOptions {
   /** WebSocket tracker URLs (ws:// or wss://), in order. */
