@@ -38,9 +38,14 @@ test("a file shared in one browser context arrives byte-identical in another", a
   try {
     const seeder = await seederContext.newPage();
     await seeder.goto("/");
+    const hashStartMs = Date.now();
     await seeder.getByLabel("Add files").setInputFiles(file.path);
     const shared = region(seeder, name);
-    await expect(shared).toHaveAttribute("data-status", "seeding", { timeout: 60_000 });
+    await expect.poll(() => shared.getAttribute("data-status", { timeout: 1000 }).catch(() => null), { timeout: 60_000, intervals: [25] }).toBe("seeding");
+    const hashS = (Date.now() - hashStartMs) / 1000;
+    const hashLine = `hashing (workers, until seeding): ${(sizeBytes / 1048576).toFixed(1)} MiB in ${hashS.toFixed(2)} s = ${(sizeBytes / 1e6 / hashS).toFixed(1)} MB/s`;
+    test.info().annotations.push({ type: "hashing", description: hashLine });
+    console.log(hashLine);
     const link = await shared.getByLabel("Share link").inputValue();
     expect(link).toMatch(/#magnet:\?xt=urn:btih:[0-9a-f]{40}&dn=transfer-test\.bin&tr=ws%3A%2F%2F/);
 

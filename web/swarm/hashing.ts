@@ -196,10 +196,21 @@ export type HashRunner = (job: HashJob, onProgress: (doneBytes: number) => void,
 export const inThreadRunner: HashRunner = (job, onProgress, signal) =>
   hashPieceRange(job.blobs, job.layout, job.first, job.end, onProgress, signal);
 
-/** A runner that hashes in a dedicated module worker; abort terminates it. */
+/**
+ * A runner that hashes in a dedicated module worker; abort terminates it. A
+ * worker that cannot start (no module workers, a blocked script) falls back
+ * to hashing in this thread, so sharing still works, only slower.
+ */
 export const workerRunner: HashRunner = (job, onProgress, signal) =>
   new Promise<Uint8Array>((resolve, reject) => {
-    const worker = new Worker(new URL("../workers/hash-worker.ts", import.meta.url), { type: "module", name: "swarmdrop-hash" });
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL("../workers/hash-worker.ts", import.meta.url), { type: "module", name: "swarmdrop-hash" });
+    } catch {
+      inThreadRunner(job, onProgress, signal).then(resolve, reject);
+      return;
+    }
+    let heard = false;
     const finish = (): void => {
       signal.removeEventListener("abort", onAbort);
       worker.terminate();
@@ -210,6 +221,7 @@ export const workerRunner: HashRunner = (job, onProgress, signal) =>
     };
     signal.addEventListener("abort", onAbort);
     worker.onmessage = (event: MessageEvent<HashWorkerMessage>) => {
+      heard = true;
       const m = event.data;
       if (m.type === "progress") onProgress(m.doneBytes);
       else if (m.type === "done") {
@@ -223,6 +235,11 @@ export const workerRunner: HashRunner = (job, onProgress, signal) =>
     };
     worker.onerror = (event) => {
       finish();
+      if (!heard && !signal.aborted) {
+        event.preventDefault();
+        inThreadRunner(job, onProgress, signal).then(resolve, reject);
+        return;
+      }
       reject(new ShareInputError(`the hashing worker failed: ${event.message}`));
     };
     worker.postMessage(job);
