@@ -49,6 +49,22 @@ describe("FileStore (download)", () => {
     expect((await stat(join(dir, "sample", "empty.txt"))).size).toBe(0);
   });
 
+  it("keeps at most maxOpenFiles open, even with concurrent reads and writes across files", async () => {
+    const { info, files } = await sample(8);
+    const stream = concatBytes(files.map((f) => f.data));
+    const store = new FileStore(info, downloadPaths(info, dir), { writable: true, maxOpenFiles: 2 });
+    await store.prepare();
+    expect(store.openFileCount).toBeLessThanOrEqual(2);
+    await Promise.all([...Array(info.pieceCount).keys()].map((i) => store.write(i, stream.subarray(i * info.pieceLength, i * info.pieceLength + pieceSize(info, i)))));
+    expect(store.openFileCount).toBeLessThanOrEqual(2);
+    const pieces = await Promise.all([...Array(info.pieceCount).keys()].map((i) => store.readPiece(i)));
+    expect(concatBytes(pieces)).toEqual(stream);
+    expect(store.openFileCount).toBeLessThanOrEqual(2);
+    expect((await store.scan()).complete).toBe(true);
+    await store.close();
+    expect(store.openFileCount).toBe(0);
+  });
+
   it("reads back any range of any piece, and verifies every piece", async () => {
     const { info, files } = await sample(2);
     const stream = concatBytes(files.map((f) => f.data));

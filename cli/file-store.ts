@@ -27,6 +27,14 @@ export function downloadPaths(info: Pick<TorrentInfo, "name" | "files" | "isMult
 export interface FileStoreOptions {
   /** false: seeding the user's own files; writes are refused. */
   readonly writable: boolean;
+  /** Most files kept open between reads/writes (least recently used ones are closed); default 64. */
+  readonly maxOpenFiles?: number;
+}
+
+interface OpenFile {
+  readonly handle: Promise<FileHandle>;
+  /** Reads/writes using the handle now: it is not closed while above 0. */
+  users: number;
 }
 
 export class FileStore implements PieceStore {
@@ -34,7 +42,9 @@ export class FileStore implements PieceStore {
   /** Absolute path of each file of info.files. */
   readonly paths: readonly string[];
   readonly #writable: boolean;
-  readonly #handles = new Map<number, Promise<FileHandle>>();
+  /** Open files in least-recently-used order (Map insertion order). */
+  readonly #handles = new Map<number, OpenFile>();
+  readonly #maxOpenFiles: number;
   #closed = false;
 
   constructor(info: TorrentInfo, paths: readonly string[], options: FileStoreOptions) {
@@ -42,6 +52,7 @@ export class FileStore implements PieceStore {
     this.info = info;
     this.paths = [...paths];
     this.#writable = options.writable;
+    this.#maxOpenFiles = Math.max(1, options.maxOpenFiles ?? 64);
   }
 
   static forDownload(info: TorrentInfo, outDir: string): FileStore {
@@ -55,19 +66,46 @@ export class FileStore implements PieceStore {
   /** Creates the folders and every (possibly empty) file, so a finished download has them all. */
   async prepare(): Promise<void> {
     if (!this.#writable) return;
-    for (let i = 0; i < this.paths.length; i++) await this.#handle(i);
+    for (let i = 0; i < this.paths.length; i++) await this.#use(i, async () => undefined);
   }
 
-  #handle(fileIndex: number): Promise<FileHandle> {
-    if (this.#closed) return Promise.reject(new StorageError("the file store is closed"));
-    let handle = this.#handles.get(fileIndex);
-    if (handle === undefined) {
-      handle = this.#open(fileIndex);
-      this.#handles.set(fileIndex, handle);
+  /** Files open right now. */
+  get openFileCount(): number {
+    return this.#handles.size;
+  }
+
+  /** Runs `work` with file `fileIndex` open, keeping at most maxOpenFiles open. */
+  async #use<T>(fileIndex: number, work: (handle: FileHandle) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StorageError("the file store is closed");
+    let entry = this.#handles.get(fileIndex);
+    if (entry === undefined) {
+      const handle = this.#open(fileIndex);
+      entry = { handle, users: 0 };
       // A failed open is not cached: the next call tries again.
-      handle.catch(() => this.#handles.delete(fileIndex));
+      handle.catch(() => {
+        if (this.#handles.get(fileIndex)?.handle === handle) this.#handles.delete(fileIndex);
+      });
+    } else {
+      this.#handles.delete(fileIndex); // re-inserted below as most recently used
     }
-    return handle;
+    this.#handles.set(fileIndex, entry);
+    entry.users++;
+    try {
+      return await work(await entry.handle);
+    } finally {
+      entry.users--;
+      this.#evict();
+    }
+  }
+
+  #evict(): void {
+    if (this.#handles.size <= this.#maxOpenFiles) return;
+    for (const [index, entry] of this.#handles) {
+      if (this.#handles.size <= this.#maxOpenFiles) break;
+      if (entry.users > 0) continue;
+      this.#handles.delete(index);
+      void entry.handle.then((h) => h.close()).catch(() => undefined);
+    }
   }
 
   async #open(fileIndex: number): Promise<FileHandle> {
@@ -101,20 +139,21 @@ export class FileStore implements PieceStore {
   async readRange(streamOffset: number, length: number): Promise<Uint8Array> {
     const out = new Uint8Array(length);
     for (const seg of byteRangeSegments(this.info, streamOffset, length)) {
-      const handle = await this.#handle(seg.fileIndex);
-      let done = 0;
-      while (done < seg.length) {
-        let bytesRead: number;
-        try {
-          ({ bytesRead } = await handle.read(out, seg.pieceOffset + done, seg.length - done, seg.fileOffset + done));
-        } catch (err) {
-          throw new StorageError(`cannot read ${this.paths[seg.fileIndex]}: ${fsReason(err)}`);
+      await this.#use(seg.fileIndex, async (handle) => {
+        let done = 0;
+        while (done < seg.length) {
+          let bytesRead: number;
+          try {
+            ({ bytesRead } = await handle.read(out, seg.pieceOffset + done, seg.length - done, seg.fileOffset + done));
+          } catch (err) {
+            throw new StorageError(`cannot read ${this.paths[seg.fileIndex]}: ${fsReason(err)}`);
+          }
+          if (bytesRead === 0) {
+            throw new StorageError(`${this.paths[seg.fileIndex]} is shorter than expected (${this.info.files[seg.fileIndex]!.length} bytes)`);
+          }
+          done += bytesRead;
         }
-        if (bytesRead === 0) {
-          throw new StorageError(`${this.paths[seg.fileIndex]} is shorter than expected (${this.info.files[seg.fileIndex]!.length} bytes)`);
-        }
-        done += bytesRead;
-      }
+      });
     }
     return out;
   }
@@ -129,18 +168,19 @@ export class FileStore implements PieceStore {
     const size = pieceSize(this.info, index);
     if (data.length !== size) throw new StorageError(`piece ${index} is ${size} bytes, got ${data.length}`);
     for (const seg of pieceSegments(this.info, index)) {
-      const handle = await this.#handle(seg.fileIndex);
-      try {
-        let done = 0;
-        while (done < seg.length) {
-          const { bytesWritten } = await handle.write(data, seg.pieceOffset + done, seg.length - done, seg.fileOffset + done);
-          done += bytesWritten;
+      await this.#use(seg.fileIndex, async (handle) => {
+        try {
+          let done = 0;
+          while (done < seg.length) {
+            const { bytesWritten } = await handle.write(data, seg.pieceOffset + done, seg.length - done, seg.fileOffset + done);
+            done += bytesWritten;
+          }
+        } catch (err) {
+          const code = errnoCode(err);
+          if (code === "ENOSPC" || code === "EDQUOT") throw new StorageFullError(`cannot write ${this.paths[seg.fileIndex]}: the disk is full`);
+          throw new StorageError(`cannot write ${this.paths[seg.fileIndex]}: ${fsReason(err)}`);
         }
-      } catch (err) {
-        const code = errnoCode(err);
-        if (code === "ENOSPC" || code === "EDQUOT") throw new StorageFullError(`cannot write ${this.paths[seg.fileIndex]}: the disk is full`);
-        throw new StorageError(`cannot write ${this.paths[seg.fileIndex]}: ${fsReason(err)}`);
-      }
+      });
     }
   }
 
@@ -169,8 +209,8 @@ export class FileStore implements PieceStore {
 
   async close(): Promise<void> {
     this.#closed = true;
-    const handles = [...this.#handles.values()];
+    const entries = [...this.#handles.values()];
     this.#handles.clear();
-    await Promise.all(handles.map(async (h) => (await h.catch(() => null))?.close()));
+    await Promise.all(entries.map(async (e) => (await e.handle.catch(() => null))?.close()));
   }
 }
