@@ -422,6 +422,9 @@ export class TorrentSession implements TorrentSessionApi {
       if (conn.joined) {
         if (conn.wire.supportsExtensions) conn.wire.sendExtendedHandshake({ metadataSize: info.infoBytes.length });
         engine.addPeer(conn.id, conn.wire.supportsFast);
+        // An unchoke or interested that arrived before the metadata reached no engine: replay the wire's state.
+        if (!conn.wire.peerChoking) engine.handle(conn.id, { type: "unchoke" });
+        if (conn.wire.peerInterested) engine.handle(conn.id, { type: "interested" });
       }
       this.#process(conn, events);
     }
