@@ -8,7 +8,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "@playwright/test";
-import { makeFolder, screenshot, sha256, shareFolder, transfer, waitForProgress, waitForStatus } from "./helpers.ts";
+import { makeFolder, progressOf, screenshot, sha256, shareFolder, transfer, waitForProgress, waitForStatus } from "./helpers.ts";
 
 test("a browser without WebRTC is told why SwarmDrop cannot run", async ({ page }) => {
   await page.addInitScript(() => {
@@ -100,8 +100,8 @@ test("a peer sending corrupt data is banned and shown, and the download still fi
       let out = "";
       cli.stdout.on("data", (chunk: Buffer) => {
         out += chunk.toString();
-        const m = /#magnet:\?xt=urn:btih:([0-9a-f]{40})/i.exec(out);
-        if (m) resolve(m[1]!.toLowerCase());
+        const m = /(\S+#magnet:\?xt=urn:btih:[0-9a-f]{40}\S*)/i.exec(out);
+        if (m) resolve(m[1]!);
       });
       cli.once("exit", (code) => reject(new Error(`the headless peer exited (${code}): ${out}`)));
     });
@@ -110,16 +110,19 @@ test("a peer sending corrupt data is banned and shown, and the download still fi
     for (let i = 0; i < bad.length; i++) bad[i] = bad[i]! ^ 0x5a;
     writeFileSync(cliCopy, bad);
 
+    // The downloader first meets only the corrupt peer, so it must ban it...
+    const leech = await leechContext.newPage();
+    await leech.goto(cliLink);
+    const region = transfer(leech, "poem.bin");
+    await expect(region.getByText(/1 peer sent corrupt data and was banned|\d+ peers sent corrupt data and were banned/)).toBeVisible({ timeout: 90_000 });
+    expect(await progressOf(leech, "poem.bin")).toBe(0);
+
+    // ...then an honest seed of the same torrent appears, and the file arrives intact.
     const seed = await seedContext.newPage();
     await seed.goto("/");
     await seed.getByLabel("Add files").setInputFiles(original);
     const link = await transfer(seed, "poem.bin").getByLabel("Share link").inputValue({ timeout: 30_000 });
-    expect(link, "the browser and the headless peer made the same torrent").toContain(cliLink);
-
-    const leech = await leechContext.newPage();
-    await leech.goto(link);
-    const region = transfer(leech, "poem.bin");
-    await expect(region.getByText(/1 peer sent corrupt data and was banned|\d+ peers sent corrupt data and were banned/)).toBeVisible({ timeout: 90_000 });
+    expect(link, "the browser and the headless peer made the same torrent").toContain(/btih:([0-9a-f]{40})/i.exec(cliLink)![1]!.toLowerCase());
     await waitForProgress(leech, "poem.bin", 100, 90_000);
     await screenshot(leech, "errors-corrupt-peer-banned");
     const [download] = await Promise.all([leech.waitForEvent("download"), region.getByRole("button", { name: "Save poem.bin", exact: true }).click()]);

@@ -71,7 +71,7 @@ export async function shareFolder(page: Page, folder: MadeFolder): Promise<strin
 }
 
 export async function progressOf(page: Page, name: string): Promise<number> {
-  const value = await transfer(page, name).getByRole("progressbar", { name: `${name} progress` }).getAttribute("aria-valuenow");
+  const value = await transfer(page, name).getByRole("progressbar", { name: `${name} progress`, exact: true }).getAttribute("aria-valuenow");
   return Number(value);
 }
 

@@ -67,7 +67,7 @@ function FileRow({ infoHash, file, shown, choosable }: { readonly infoHash: stri
             {busy ? "Preparing…" : `Save ${shown}`}
           </button>
         ) : (
-          <progress max={1} value={file.progress} aria-label={`${shown} progress`} />
+          <progress max={1} value={file.progress} aria-label={`File progress: ${shown}`} />
         )}
         {file.streamable && !player ? (
           <button type="button" className="secondary" onClick={() => void play()} disabled={buffering}>
