@@ -3,13 +3,25 @@
 // want no peers (no offers); offers and answers are exercised in Chromium by
 // e2e/transfer.spec.ts.
 import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
+import SimplePeer from "simple-peer";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
-import { infoHashFromBytes, makePeerId } from "../../core/ids.ts";
+import { infoHashFromBytes, makePeerId, type PeerId } from "../../core/ids.ts";
 import { defaultConfig } from "../../tracker/config.ts";
 import { startTracker, type RunningTracker } from "../../tracker/server.ts";
 import { TrackerClient, TrackerUrlError, type SignalingPeer, type TrackerClientComponents, type WebSocketLike } from "./tracker-client.ts";
+
+type Wrtc = NonNullable<SimplePeer.Options["wrtc"]>;
+const wrtc = ((): Wrtc | null => {
+  try {
+    return createRequire(import.meta.url)("@roamhq/wrtc") as Wrtc;
+  } catch {
+    return null;
+  }
+})();
+if (wrtc === null && process.env["CI"]) throw new Error("tracker-client offer/answer tests need @roamhq/wrtc");
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -156,4 +168,52 @@ describe("TrackerClient with the real tracker", () => {
     expect(() => new TrackerClient({ announceUrl: "http://example.test/announce", infoHash, peerId: peer() }, components(0))).toThrow(TrackerUrlError);
     expect(() => new TrackerClient({ announceUrl: "not a url", infoHash, peerId: peer() }, components(0))).toThrow(TrackerUrlError);
   });
+});
+
+describe.skipIf(wrtc === null)("TrackerClient offers and answers through the real tracker (Node WebRTC)", () => {
+  it("two peers find each other: one connection each way round, with the right peer ids and directions", async () => {
+    const port = await freePort();
+    const t = await tracker(port);
+    cleanups.push(() => t.close());
+    const url = `ws://127.0.0.1:${port}/announce`;
+    const hash = infoHashFromBytes(new Uint8Array(randomBytes(20)));
+    const make = (left: number) => {
+      const id = peer();
+      const got: { remote: PeerId; direction: string; peer: SignalingPeer }[] = [];
+      const c = {
+        ...components(left),
+        createPeer: ({ initiator }: { readonly initiator: boolean }) => new SimplePeer({ initiator, trickle: false, wrtc: wrtc! }) as unknown as SignalingPeer,
+        wantedPeers: () => 5 - got.length,
+        isConnected: (remote: PeerId) => got.some((g) => g.remote === remote),
+        onPeer: (p: SignalingPeer, remote: { readonly peerId: PeerId; readonly direction: "outbound" | "inbound" }) => {
+          if (got.some((g) => g.remote === remote.peerId)) {
+            p.destroy();
+            return;
+          }
+          got.push({ remote: remote.peerId, direction: remote.direction, peer: p });
+        },
+      };
+      const client = new TrackerClient({ announceUrl: url, infoHash: hash, peerId: id, offerTimeoutMs: 3000 }, c);
+      cleanups.push(() => {
+        client.stop();
+        for (const g of got) g.peer.destroy();
+      });
+      return { id, got, client };
+    };
+    const seed = make(0);
+    seed.client.start();
+    await until(() => seed.client.status.seeders === 1);
+    const leech = make(100);
+    leech.client.start();
+    await until(() => seed.got.length === 1 && leech.got.length === 1, 20_000);
+    expect(seed.got[0]!.remote).toBe(leech.id);
+    expect(leech.got[0]!.remote).toBe(seed.id);
+    // The leecher's offer was relayed to the seed, which answered it.
+    expect(leech.got[0]!.direction).toBe("outbound");
+    expect(seed.got[0]!.direction).toBe("inbound");
+    // Offers nobody answered (all of the seed's, four of the leecher's) expire after offerTimeoutMs.
+    await until(() => seed.client.pendingOfferCount === 0 && leech.client.pendingOfferCount === 0, 10_000);
+    expect(seed.got).toHaveLength(1);
+    expect(leech.got).toHaveLength(1);
+  }, 40_000);
 });
