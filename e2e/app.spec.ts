@@ -59,6 +59,7 @@ test("keyboard focus reaches Add files, and the drop zone opens the file picker"
   await expect(zone).toBeFocused();
   const outline = await zone.evaluate((el) => getComputedStyle(el).outlineStyle);
   expect(outline).not.toBe("none");
+  await screenshot(page, "app-keyboard-focus");
   // Enter and Space on the zone open the "Add files" picker (a click on its input,
   // which with the key press's user activation shows the browser's file chooser).
   await page.getByLabel("Add files").evaluate((input) => {
