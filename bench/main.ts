@@ -17,7 +17,7 @@ import { runTrackerBench } from "./child.ts";
 import type { BenchBrowser, BenchTracker, StaticServer } from "./harness.ts";
 import { launchBrowser, NotAvailableError, repoRoot, startReferenceTracker, startStaticServer, startSwarmdropTracker } from "./harness.ts";
 import type { Figure, Measured, Measurements, TransferMeasurement } from "./ratios.ts";
-import { computeFigures, goals, median, throughputMBps } from "./ratios.ts";
+import { computeFigures, goals, median, pairedRatios, throughputMBps } from "./ratios.ts";
 import type { ChartSpec } from "./report.ts";
 import { barChartSvg, formatTable } from "./report.ts";
 import { measureSubtleSha1 } from "./subtle.ts";
@@ -193,7 +193,13 @@ async function main(): Promise<void> {
           }
         }
         const rateOf = (runs: Measured<TransferMeasurement>[]): number[] => runs.flatMap((r) => (r.ok ? [throughputMBps(r.value)] : []));
-        details.runs = { ceilingMBps: rateOf(ceilingRuns), swarmdropMBps: rateOf(swarmdropRuns), webtorrentMBps: rateOf(webtorrentRuns) };
+        const runRates = { ceilingMBps: rateOf(ceilingRuns), swarmdropMBps: rateOf(swarmdropRuns), webtorrentMBps: rateOf(webtorrentRuns) };
+        // Each run's own ratio too (its parts ran back to back): the spread shows how noisy the machine was.
+        details.runs = {
+          ...runRates,
+          swarmdropOverCeiling: pairedRatios(runRates.swarmdropMBps, runRates.ceilingMBps),
+          swarmdropOverWebtorrent: pairedRatios(runRates.swarmdropMBps, runRates.webtorrentMBps),
+        };
         const ceiling = medianRun(ceilingRuns);
         const swarmdrop = medianRun(swarmdropRuns);
         const webtorrent = medianRun(webtorrentRuns);
@@ -287,6 +293,11 @@ async function main(): Promise<void> {
   console.log(`SwarmDrop app: ${result.app ?? "not needed"}`);
   console.log("");
   console.log(formatTable(figures));
+  if (args.repeat > 1) {
+    console.log("");
+    console.log(`Each of the ${args.repeat} interleaved runs (medians above):`);
+    for (const [k, v] of Object.entries(details.runs)) if (v.length > 0) console.log(`  ${k}: ${v.map((x) => x.toFixed(2)).join(", ")}`);
+  }
   if (selected.has("tracker")) {
     console.log("");
     if (trackerFigures) {

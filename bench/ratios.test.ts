@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { computeFigures, MeasurementError, median, meetsGoal, ratioOf, throughputMBps } from "./ratios.ts";
+import { computeFigures, MeasurementError, median, meetsGoal, pairedRatios, ratioOf, throughputMBps } from "./ratios.ts";
 import type { Figure, Measurements } from "./ratios.ts";
 
 const MiB = 1024 * 1024;
@@ -105,5 +105,9 @@ describe("helpers", () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 2, 3])).toBe(2.5);
     expect(() => median([])).toThrow(MeasurementError);
+  });
+  it("pairs interleaved runs, and refuses to pair runs when one side lost some", () => {
+    expect(pairedRatios([8, 9], [16, 18])).toEqual([0.5, 0.5]);
+    expect(pairedRatios([8, 9], [16])).toEqual([]);
   });
 });

@@ -169,3 +169,9 @@ export function median(values: readonly number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
+
+/** Per-run ratios a[i] / b[i] of interleaved runs (each pair ran back to back); empty unless both have every run. */
+export function pairedRatios(numerators: readonly number[], denominators: readonly number[]): number[] {
+  if (numerators.length !== denominators.length) return [];
+  return numerators.map((n, i) => n / denominators[i]!);
+}

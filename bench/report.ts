@@ -78,7 +78,8 @@ export function barChartSvg(spec: ChartSpec): string {
     `<text x="${width / 2}" y="26" text-anchor="middle" font-size="16" font-weight="600">${escapeXml(spec.title)}</text>`,
   ];
   if (spec.subtitle) parts.push(`<text x="${width / 2}" y="48" text-anchor="middle" fill="#555">${escapeXml(spec.subtitle)}</text>`);
-  for (let i = 0; i <= ticks; i++) {
+  const anyValue = values.some((v) => v > 0);
+  for (let i = 0; anyValue && i <= ticks; i++) {
     const v = step * i;
     parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e5e5e5"/>`);
     parts.push(`<text x="${left - 8}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" fill="#555">${escapeXml(formatNumber(v))}</text>`);
