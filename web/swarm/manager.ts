@@ -100,7 +100,7 @@ interface Transfer {
   seedSource: BlobPieceStore | null;
   readonly clients: TrackerClient<SwarmPeer>[];
   /** The remote peer behind each open connection (one connection per remote peer). */
-  readonly remotes: Map<ConnectionId, PeerId>;
+  readonly remotes: Map<ConnectionId, { readonly peerId: PeerId; readonly direction: "outbound" | "inbound" }>;
   readonly priorities: FilePriority[];
   userPaused: boolean;
   /** A fault the user should read (storage full, a tracker problem is in TrackerView). */
@@ -269,7 +269,7 @@ export class SwarmTransferManager implements TransferManager {
           },
           wantedPeers: () => (t.destroyed || t.userPaused || t.error !== null ? 0 : Math.max(0, this.#init.maxPeersPerTransfer - t.transport.connectionCount)),
           onPeer: (peer, remote) => this.#onPeer(t, peer, remote.direction, remote.peerId),
-          isConnected: (peerId) => [...t.remotes.values()].includes(peerId),
+          isConnected: (peerId) => [...t.remotes.values()].some((r) => r.peerId === peerId),
         },
       );
     } catch (err) {
@@ -281,9 +281,21 @@ export class SwarmTransferManager implements TransferManager {
   }
 
   #onPeer(t: Transfer, peer: SwarmPeer, direction: "outbound" | "inbound", remote: PeerId): void {
-    if (t.destroyed || this.#closed || [...t.remotes.values()].includes(remote)) {
+    if (t.destroyed || this.#closed) {
       peer.destroy();
       return;
+    }
+    const existing = [...t.remotes].find(([, r]) => r.peerId === remote);
+    if (existing !== undefined) {
+      // Two peers that offered to each other at once have two channels. Both
+      // sides keep the one opened by the lower peer id, so they agree on it.
+      const keepOutbound = this.#peerId < remote;
+      const keeper = keepOutbound ? "outbound" : "inbound";
+      if (existing[1].direction === keeper || direction !== keeper) {
+        peer.destroy();
+        return;
+      }
+      t.transport.close(existing[0], "a second channel to the same peer");
     }
     let id;
     try {
@@ -292,7 +304,7 @@ export class SwarmTransferManager implements TransferManager {
       peer.destroy();
       return;
     }
-    t.remotes.set(id, remote);
+    t.remotes.set(id, { peerId: remote, direction });
     t.session.addConnection(id, direction);
   }
 
