@@ -318,6 +318,7 @@ const figureBenchmark: Record<string, BenchmarkName[]> = {
   swarmdropOverCeiling: ["throughput"],
   webtorrentMBps: ["webtorrent"],
   swarmdropOverWebtorrent: ["webtorrent"],
+  ceilingOverWebtorrent: ["webtorrent"],
   swarmLastFinishS: ["swarm"],
   swarmFluidBoundS: ["swarm"],
   swarmOverFluidBound: ["swarm"],

@@ -31,6 +31,7 @@ describe("computeFigures", () => {
     expect(byName(f, "swarmdropOverCeiling").pass).toBe(false);
     expect(byName(f, "swarmdropOverWebtorrent").value).toBeCloseTo(4, 9);
     expect(byName(f, "swarmdropOverWebtorrent").pass).toBe(true);
+    expect(byName(f, "ceilingOverWebtorrent").value).toBeCloseTo(5, 9);
   });
 
   it("reports a missing part with its reason, never a number", () => {

@@ -151,6 +151,8 @@ export function computeFigures(m: Measurements): Figure[] {
     figure("swarmdropOverCeiling", "SwarmDrop / ceiling", "ratio", ratioOf(swarmdrop, ceiling), goals.swarmdropOverCeiling),
     figure("webtorrentMBps", "WebTorrent 2.8.5, two peers", "MB/s", webtorrent),
     figure("swarmdropOverWebtorrent", "SwarmDrop / WebTorrent", "ratio", ratioOf(swarmdrop, webtorrent), goals.swarmdropOverWebtorrent),
+    // Headroom: SwarmDrop cannot beat the ceiling, so SwarmDrop / WebTorrent is at most ceiling / WebTorrent.
+    figure("ceilingOverWebtorrent", "Ceiling / WebTorrent (upper limit of the line above)", "ratio", ratioOf(ceiling, webtorrent)),
     figure("swarmLastFinishS", "Swarm: last of 6 finishes", "s", lastFinish),
     figure("swarmFluidBoundS", "Swarm: fluid bound D_min", "s", bound),
     figure("swarmOverFluidBound", "Swarm time / fluid bound", "ratio", ratioOf(lastFinish, bound), goals.swarmOverFluidBound),
