@@ -15,7 +15,8 @@ const settings: ChokerSettings = {
 /**
  * A peer-rate table, one row per peer:
  *   "key  interested  down-KB/s  up-KB/s  flags"
- * flags: s = snubbed, u = currently unchoked, n = newly connected.
+ * flags: s = snubbed, u = currently unchoked, n = newly connected,
+ *        h = has sent us data before (reciprocation history).
  */
 function table(rows: string): ChokerPeer[] {
   return rows
@@ -28,6 +29,7 @@ function table(rows: string): ChokerPeer[] {
         peerInterested: interested === "yes",
         downloadRateBytesPerS: Number(down) * 1000,
         uploadRateBytesPerS: Number(up) * 1000,
+        downloadedBytes: flags.includes("h") ? 1_000_000 : 0,
         snubbed: flags.includes("s"),
         connectedAtMs: flags.includes("n") ? 990_000 : 0,
         amChoking: !flags.includes("u"),
@@ -58,6 +60,19 @@ describe("leecher tit-for-tat (Cohen 2003)", () => {
     expect(d.unchoked.has("g")).toBe(false); // not interested: never unchoked
   });
 
+  it("among peers tied at zero rate, those that reciprocated before win over free-riders", () => {
+    const tied = table(`
+      a yes 50 0
+      b yes 40 0
+      r1 yes 0 0
+      r2 yes 0 0
+      c yes 0 0 h
+      d yes 0 0 h
+    `);
+    const d = rechoke(tied, noOptimistic, now, false, settings, seededRandom(1));
+    expect(d.regular).toEqual(["a", "b", "c", "d"]);
+  });
+
   it("anti-snubbing: a snubbing peer loses its regular slot", () => {
     const snub = table(`
       a yes 50 0 s
@@ -80,7 +95,19 @@ describe("leecher tit-for-tat (Cohen 2003)", () => {
     expect(rotated.optimistic.key).not.toBeNull();
   });
 
-  it("weights newly connected peers three times in the optimistic draw", () => {
+  it("when the optimistic peer earns a regular slot, no new optimistic unchoke until the rotation", () => {
+    const first = rechoke(peers, noOptimistic, now, false, settings, seededRandom(1));
+    const promotedKey = first.optimistic.key!;
+    // 10 s later the optimistic peer uploads to us fastest of all.
+    const later = peers.map((p) => (p.key === promotedKey ? { ...p, downloadRateBytesPerS: 999_000 } : p));
+    const d = rechoke(later, first.optimistic, now + 10_000, false, settings, seededRandom(2));
+    expect(d.regular[0]).toBe(promotedKey);
+    expect(d.unchoked.size).toBe(4);
+    const rotated = rechoke(later, d.optimistic, now + 30_000, false, settings, seededRandom(3));
+    expect(rotated.unchoked.size).toBe(5);
+  });
+
+    it("weights newly connected peers three times in the optimistic draw", () => {
     const many = table(
       Array.from({ length: 8 }, (_, i) => `p${i} yes 0 0${i === 0 ? " n" : ""}`)
         .concat(["x1 yes 90 0", "x2 yes 90 0", "x3 yes 90 0", "x4 yes 90 0"])

@@ -17,6 +17,8 @@ export interface ChokerPeer {
   readonly downloadRateBytesPerS: number;
   /** Rolling rate of payload we send the peer, bytes/s. */
   readonly uploadRateBytesPerS: number;
+  /** Payload the peer has ever sent us, bytes (reciprocation history: breaks rate ties). */
+  readonly downloadedBytes: number;
   readonly snubbed: boolean;
   readonly connectedAtMs: number;
   readonly amChoking: boolean;
@@ -52,9 +54,13 @@ export interface ChokeDecision {
 
 // Named comparators; each ends with a deterministic tie-break on the key.
 const byKey = (a: ChokerPeer, b: ChokerPeer): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-/** Leecher tit-for-tat: who gives us the most. */
+/**
+ * Leecher tit-for-tat: who gives us the most now; among equal rates (often
+ * zero) who has given us the most so far, so a free-rider never wins a tie
+ * against a peer that reciprocated.
+ */
 export const byDownloadRateDesc = (a: ChokerPeer, b: ChokerPeer): number =>
-  b.downloadRateBytesPerS - a.downloadRateBytesPerS || byKey(a, b);
+  b.downloadRateBytesPerS - a.downloadRateBytesPerS || b.downloadedBytes - a.downloadedBytes || byKey(a, b);
 /** Seed: who takes from us fastest (spreads the data quickest; Cohen 2003). */
 export const byUploadRateDesc = (a: ChokerPeer, b: ChokerPeer): number => b.uploadRateBytesPerS - a.uploadRateBytesPerS || byKey(a, b);
 /**
@@ -103,10 +109,14 @@ export function rechoke(
   // Optimistic unchoke: keep the current one for its interval if it is still a candidate.
   const candidates = interested.filter((p) => !unchoked.has(p.key));
   const current = previous.key === null ? undefined : candidates.find((p) => p.key === previous.key);
+  const promoted = previous.key !== null && unchoked.has(previous.key);
   let optimistic: OptimisticState;
   if (settings.optimisticUnchokeSlots <= 0) {
     optimistic = { key: null, sinceMs: nowMs };
-  } else if (current !== undefined && nowMs - previous.sinceMs < settings.optimisticUnchokeIntervalMs) {
+  } else if ((current !== undefined || promoted) && nowMs - previous.sinceMs < settings.optimisticUnchokeIntervalMs) {
+    // Kept for its 30 s. When it earned a regular slot the optimistic slot stays
+    // empty until the rotation: no extra unchoke mid-interval (which would
+    // otherwise hand free-riders most optimistic time).
     optimistic = previous;
   } else {
     const chosen = pickOptimistic(candidates, previous.key, nowMs, settings, random);

@@ -17,6 +17,7 @@ import { Bitfield } from "../wire/bitfield.ts";
 import type { WireMessage } from "../wire/messages.ts";
 import { rechoke, type ChokerPeer, type OptimisticState } from "./choker.ts";
 import { AvailabilityIndex, pickBlocks, PiecePriority, type PartialPieceView, type PickerPeer, type PickerView, type PiecePriorityValue } from "./picker.ts";
+import { PieceSet } from "./piece-set.ts";
 import { Downloads, RollingRate, requestQueueDepth } from "./request-queue.ts";
 import type { ConnectionId, SessionEvent } from "./session-types.ts";
 import { blockBytes, type FullSettings } from "./settings.ts";
@@ -53,7 +54,7 @@ export interface UploadRequest {
 class PeerState {
   readonly key: ConnectionId;
   readonly fast: boolean;
-  readonly has: Bitfield;
+  readonly has: PieceSet;
   /** Pieces the peer has that we want (not verified, not skipped): we are interested when > 0. */
   wantedFromPeer = 0;
   amChoking = true;
@@ -66,6 +67,12 @@ class PeerState {
   timedOut = false;
   /** Requests to keep in flight (request pipelining), refreshed on blocks and ticks. */
   depth = 0;
+  /**
+   * The last pick for this peer found nothing. A later `have` then only
+   * triggers a pick when the new piece is itself pickable; releases of
+   * requests (reject, timeout, choke, failure) clear it through a full refill.
+   */
+  starved = false;
   readonly down: RollingRate;
   readonly up: RollingRate;
   readonly connectedAtMs: number;
@@ -80,21 +87,35 @@ class PeerState {
   hashFailures = 0;
   readonly picker: PickerPeer;
 
-  constructor(key: ConnectionId, fast: boolean, pieceCount: number, nowMs: number, windowMs: number, isOwner: (i: number, key: string) => boolean) {
+  constructor(
+    key: ConnectionId,
+    fast: boolean,
+    pieceCount: number,
+    nowMs: number,
+    windowMs: number,
+    isOwner: (i: number, key: string) => boolean,
+    ours: PieceSet,
+  ) {
     this.key = key;
     this.fast = fast;
-    this.has = new Bitfield(pieceCount);
+    this.has = new PieceSet(pieceCount);
     this.down = new RollingRate(windowMs, nowMs);
     this.up = new RollingRate(windowMs, nowMs);
     this.connectedAtMs = nowMs;
     this.lastProgressMs = nowMs;
+    const has = (i: number): boolean => {
+      if (!this.has.has(i) || !isOwner(i, key)) return false;
+      // Choked by a BEP 6 peer: only its allowed_fast pieces.
+      return !this.peerChoking || this.allowedFast.has(i);
+    };
+    const wanted = (): number => this.wantedFromPeer;
     this.picker = {
       key,
-      has: (i: number): boolean => {
-        if (!this.has.has(i) || !isOwner(i, key)) return false;
-        // Choked by a BEP 6 peer: only its allowed_fast pieces.
-        return !this.peerChoking || this.allowedFast.has(i);
+      has,
+      get wantedCount() {
+        return wanted();
       },
+      forEachWanted: (visit) => this.has.forEachNotIn(ours, (i) => has(i) && visit(i)),
     };
   }
 }
@@ -117,6 +138,8 @@ export class TorrentEngine implements PickerView {
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #have: Bitfield;
+  /** The same pieces as #have, as words for fast set differences. */
+  readonly #haveSet: PieceSet;
   #priorities: Uint8Array;
   readonly #downloads: Downloads;
   readonly #peers = new Map<ConnectionId, PeerState>();
@@ -141,8 +164,10 @@ export class TorrentEngine implements PickerView {
     this.pieceCount = init.shape.pieceCount;
     this.#clock = init.clock;
     this.#random = init.random;
-    this.availability = new AvailabilityIndex(this.pieceCount, init.random);
+    this.availability = new AvailabilityIndex(this.pieceCount);
     this.#have = init.verified?.clone() ?? new Bitfield(this.pieceCount);
+    this.#haveSet = new PieceSet(this.pieceCount);
+    for (const i of this.#have.indices()) this.#haveSet.add(i);
     this.#priorities = new Uint8Array(this.pieceCount).fill(PiecePriority.normal);
     const maxBlocks = Math.ceil(init.shape.pieceLength / blockBytes);
     this.#downloads = new Downloads((i) => this.blockCount(i), maxBlocks);
@@ -158,7 +183,7 @@ export class TorrentEngine implements PickerView {
   // PickerView (read by the pure picker).
 
   have(i: number): boolean {
-    return this.#have.has(i);
+    return this.#haveSet.has(i);
   }
   priority(i: number): PiecePriorityValue {
     return (this.#priorities[i] ?? 0) as PiecePriorityValue;
@@ -174,6 +199,9 @@ export class TorrentEngine implements PickerView {
   }
   get verifiedCount(): number {
     return this.#have.count;
+  }
+  get partialCount(): number {
+    return this.#downloads.partialCount;
   }
   get untouchedWantedCount(): number {
     let partialWanted = 0;
@@ -202,6 +230,12 @@ export class TorrentEngine implements PickerView {
   }
   get peerCount(): number {
     return this.#peers.size;
+  }
+  /** Peers we are interested in (they have pieces we want). */
+  get interestingPeerCount(): number {
+    let n = 0;
+    for (const p of this.#peers.values()) if (p.amInterested) n++;
+    return n;
   }
   peerKeys(): IterableIterator<ConnectionId> {
     return this.#peers.keys();
@@ -270,7 +304,7 @@ export class TorrentEngine implements PickerView {
   addPeer(key: ConnectionId, fastExtension: boolean): void {
     if (this.#peers.has(key)) return;
     const now = this.#clock.nowMs();
-    const peer = new PeerState(key, fastExtension, this.pieceCount, now, this.settings.rateWindowMs, (i, k) => this.#ownerOk(i, k));
+    const peer = new PeerState(key, fastExtension, this.pieceCount, now, this.settings.rateWindowMs, (i, k) => this.#ownerOk(i, k), this.#haveSet);
     this.#peers.set(key, peer);
     if (fastExtension && this.#have.complete) this.#send(key, { type: "have-all" });
     else if (fastExtension && this.#have.empty) this.#send(key, { type: "have-none" });
@@ -281,7 +315,7 @@ export class TorrentEngine implements PickerView {
     const peer = this.#peers.get(key);
     if (peer === undefined) return;
     this.#peers.delete(key);
-    for (const i of peer.has.indices()) this.availability.decrement(i);
+    peer.has.forEach((i) => this.availability.decrement(i));
     this.#downloads.releasePeer(key);
     for (const [i, owner] of this.#parole) if (owner === key) this.#parole.set(i, null);
     this.#readyUploads.delete(key);
@@ -323,7 +357,7 @@ export class TorrentEngine implements PickerView {
         if (!this.#checkIndex(peer, msg.index)) return;
         this.#peerHas(peer, msg.index);
         this.#updateInterest(peer);
-        this.#fill(peer);
+        if (!peer.starved || (this.#wants(msg.index) && !this.#downloads.isPartial(msg.index))) this.#fill(peer);
         return;
       case "bitfield": {
         let bits: Bitfield;
@@ -423,6 +457,7 @@ export class TorrentEngine implements PickerView {
     if (ok) {
       this.#parole.delete(index);
       this.#have.set(index);
+      this.#haveSet.add(index);
       this.availability.retire(index);
       if (this.priority(index) !== PiecePriority.skip) this.#wantedMissing--;
       this.out.push({ kind: "broadcast-have", index });
@@ -476,7 +511,9 @@ export class TorrentEngine implements PickerView {
     for (let i = 0; i < this.pieceCount; i++) if (!this.#have.has(i) && this.priority(i) !== PiecePriority.skip) this.#wantedMissing++;
     for (const peer of this.#peers.values()) {
       peer.wantedFromPeer = 0;
-      for (const i of peer.has.indices()) if (this.#wants(i)) peer.wantedFromPeer++;
+      peer.has.forEach((i) => {
+        if (this.#wants(i)) peer.wantedFromPeer++;
+      });
       this.#updateInterest(peer);
     }
     if (!this.complete) this.#completedEmitted = false;
@@ -554,11 +591,11 @@ export class TorrentEngine implements PickerView {
   }
 
   #wants(i: number): boolean {
-    return !this.#have.has(i) && this.priority(i) !== PiecePriority.skip;
+    return !this.#haveSet.has(i) && this.#priorities[i] !== PiecePriority.skip;
   }
 
   #peerHas(peer: PeerState, i: number): void {
-    if (!peer.has.set(i)) return;
+    if (!peer.has.add(i)) return;
     this.availability.increment(i);
     if (this.#wants(i)) peer.wantedFromPeer++;
   }
@@ -610,6 +647,7 @@ export class TorrentEngine implements PickerView {
         peerInterested: p.peerInterested,
         downloadRateBytesPerS: p.down.rate(now),
         uploadRateBytesPerS: p.up.rate(now),
+        downloadedBytes: p.down.totalBytes,
         snubbed: p.snubbed,
         connectedAtMs: p.connectedAtMs,
         amChoking: p.amChoking,
@@ -621,7 +659,7 @@ export class TorrentEngine implements PickerView {
     this.#optimistic = decision.optimistic;
     for (const p of this.#peers.values()) {
       const unchoke = decision.unchoked.has(p.key);
-      this.#setChoke(p, !unchoke, unchoke && decision.optimistic.key === p.key);
+      this.#setChoke(p, !unchoke, unchoke && decision.optimistic.key === p.key && !decision.regular.includes(p.key));
     }
   }
 
@@ -703,6 +741,7 @@ export class TorrentEngine implements PickerView {
     const want = depth - inFlight;
     if (want <= 0) return;
     const picks = pickBlocks(this, peer.picker, want, this.#random, this.settings);
+    peer.starved = picks.length === 0;
     if (picks.length > 0 && inFlight === 0) peer.lastProgressMs = now;
     for (const pick of picks) {
       this.#downloads.markRequested(pick.index, pick.block, peer.key, now);

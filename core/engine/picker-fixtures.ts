@@ -1,7 +1,6 @@
 // Readable fixtures for picker tests (libtorrent style): availability strings
 // like "2223333" (one digit per piece: how many peers have it) and have
 // strings like "* * *  " ('*' = has the piece). Used by tests only.
-import { seededRandom } from "../random.ts";
 import { AvailabilityIndex, PiecePriority, type PickerPeer, type PickerView, type PiecePriorityValue } from "./picker.ts";
 import { Downloads } from "./request-queue.ts";
 
@@ -18,7 +17,6 @@ export interface ViewFixture {
   readonly priorities?: string;
   readonly blocksPerPiece?: number;
   readonly playheadPiece?: number | null;
-  readonly seed?: number;
 }
 
 export interface BuiltView {
@@ -28,8 +26,7 @@ export interface BuiltView {
 
 export function buildView(f: ViewFixture): BuiltView {
   const n = f.availability.length;
-  const random = seededRandom(f.seed ?? 1);
-  const availability = new AvailabilityIndex(n, random);
+  const availability = new AvailabilityIndex(n);
   const have = f.have === undefined ? new Array<boolean>(n).fill(false) : parseHave(f.have.padEnd(n, " "));
   for (let i = 0; i < n; i++) {
     const c = Number(f.availability[i]);
@@ -50,6 +47,9 @@ export function buildView(f: ViewFixture): BuiltView {
     },
     isPartial: (i) => downloads.isPartial(i),
     blockCount: () => blocks,
+    get partialCount() {
+      return downloads.partialCount;
+    },
     get verifiedCount() {
       return have.filter(Boolean).length;
     },

@@ -28,9 +28,9 @@ export type BlockStateValue = (typeof BlockState)[keyof typeof BlockState];
 
 /**
  * Pieces grouped by availability (libtorrent's piece_picker keeps a similar
- * priority-bucketed order). Each bucket's order is shuffled on insertion with
- * the seeded generator, so scanning a bucket from the front is a random
- * tie-break among equally rare pieces.
+ * priority-bucketed order), so that "rarest first" never sorts: moving a piece
+ * between buckets is O(1). Ties among equally rare pieces are broken by
+ * scanning each bucket from a seeded random offset.
  */
 export class AvailabilityIndex {
   readonly pieceCount: number;
@@ -38,16 +38,16 @@ export class AvailabilityIndex {
   readonly #buckets: number[][] = [];
   /** Position of each piece inside its bucket; -1 once retired (we have it). */
   readonly #pos: Int32Array;
-  readonly #random: Random;
+  #active = 0;
 
-  constructor(pieceCount: number, random: Random) {
+  constructor(pieceCount: number) {
     this.pieceCount = pieceCount;
     this.#count = new Uint16Array(pieceCount);
     this.#pos = new Int32Array(pieceCount);
-    this.#random = random;
     const zero: number[] = [];
     this.#buckets.push(zero);
     for (let i = 0; i < pieceCount; i++) this.#insert(i, 0);
+    this.#active = pieceCount;
   }
 
   /** How many connected peers have piece `i`. */
@@ -102,12 +102,14 @@ export class AvailabilityIndex {
     if (this.#pos[i]! < 0) return;
     this.#remove(i, this.#count[i]!);
     this.#pos[i] = -1;
+    this.#active--;
   }
 
   /** A verified piece is lost again (a failed write): it re-enters the order. */
   unretire(i: number): void {
     if (this.#pos[i]! >= 0) return;
     this.#insert(i, this.#count[i]!);
+    this.#active++;
   }
 
   /**
@@ -130,6 +132,11 @@ export class AvailabilityIndex {
     }
   }
 
+  /** Pieces still in the rarest-first order. */
+  get activeCount(): number {
+    return this.#active;
+  }
+
   /** The smallest count among active pieces (the rarest piece's copies); null when none is active. */
   minActiveCount(): number | null {
     for (let c = 0; c < this.#buckets.length; c++) if (this.#buckets[c]!.length > 0) return c;
@@ -139,17 +146,9 @@ export class AvailabilityIndex {
   #insert(i: number, c: number): void {
     while (this.#buckets.length <= c) this.#buckets.push([]);
     const bucket = this.#buckets[c]!;
+    // Appended; scanRarest starts each bucket at a seeded random offset (the tie-break).
+    this.#pos[i] = bucket.length;
     bucket.push(i);
-    // Swap with a random earlier slot: buckets stay shuffled (seeded tie-break).
-    const last = bucket.length - 1;
-    const j = last > 0 ? this.#random.int(last + 1) : 0;
-    if (j !== last) {
-      const other = bucket[j]!;
-      bucket[j] = i;
-      bucket[last] = other;
-      this.#pos[other] = last;
-    }
-    this.#pos[i] = j;
   }
 
   #remove(i: number, c: number): void {
@@ -186,6 +185,8 @@ export interface PickerView {
   isPartial(i: number): boolean;
   blockCount(i: number): number;
   readonly verifiedCount: number;
+  /** How many pieces are being downloaded. */
+  readonly partialCount: number;
   /** Wanted pieces (not skip) that are neither verified nor partial. */
   readonly untouchedWantedCount: number;
   /** Streaming: the piece under the playhead; null when not streaming. */
@@ -212,7 +213,19 @@ export interface BlockPick {
 export interface PickerPeer {
   readonly key: string;
   has(i: number): boolean;
+  /**
+   * Optional, for speed: how many pieces the peer has that we want, and a way
+   * to visit them (the visitor returns true to stop). When few, the picker
+   * visits these instead of scanning every piece in rarity order.
+   */
+  readonly wantedCount?: number;
+  forEachWanted?(visit: (i: number) => boolean): void;
 }
+
+/** Visit the peer's wanted pieces directly when they are fewer than 1/sparsePeerFraction of the active pieces... */
+export const sparsePeerFraction = 8;
+/** ...or fewer than the pieces being downloaded plus this slack (they may all be taken). */
+export const sparsePeerSlack = 16;
 
 /**
  * Picks up to `want` blocks to request from `peer`. Pure: reads `view`, draws
@@ -235,6 +248,11 @@ export function pickBlocks(view: PickerView, peer: PickerPeer, want: number, ran
 
   // 2. New pieces.
   const taken = new Set<number>();
+  const wantedCount = peer.wantedCount;
+  const sparse =
+    wantedCount !== undefined &&
+    peer.forEachWanted !== undefined &&
+    (wantedCount * sparsePeerFraction < view.availability.activeCount || wantedCount <= view.partialCount + sparsePeerSlack);
   const candidate = (i: number, pass: PiecePriorityValue): boolean =>
     !taken.has(i) && peer.has(i) && !view.have(i) && !view.isPartial(i) && view.priority(i) === pass;
   const take = (i: number): void => {
@@ -250,6 +268,32 @@ export function pickBlocks(view: PickerView, peer: PickerPeer, want: number, ran
     if (view.playheadPiece !== null) {
       const end = Math.min(view.pieceCount, view.playheadPiece + settings.streamingWindowPieces);
       for (let i = view.playheadPiece; i < end && picks.length < want; i++) if (candidate(i, pass)) take(i);
+    }
+    if (sparse) {
+      // Few useful pieces at this peer: list them, rarest first with seeded random ties.
+      if (picks.length >= want) break;
+      const cands: number[] = [];
+      peer.forEachWanted!((i) => {
+        if (candidate(i, pass)) cands.push(i);
+        return false;
+      });
+      if (cands.length === 0) continue;
+      for (let k = cands.length - 1; k > 0; k--) {
+        const j = random.int(k + 1);
+        const t = cands[k]!;
+        cands[k] = cands[j]!;
+        cands[j] = t;
+      }
+      const inRandomOrder = randomFirst && view.playheadPiece === null;
+      if (!inRandomOrder) {
+        const av = view.availability;
+        cands.sort((a, b) => av.count(a) - av.count(b));
+      }
+      for (const i of cands) {
+        if (picks.length >= want) break;
+        if (candidate(i, pass) && view.availability.count(i) > 0) take(i);
+      }
+      continue;
     }
     while (picks.length < want) {
       let chosen = -1;

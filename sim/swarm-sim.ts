@@ -1,0 +1,552 @@
+// Flow-level swarm simulator (shared/design/algorithms.md, "Simulation method").
+//
+// Every peer runs the real TorrentEngine from core/engine (the same picker,
+// choker, request pipelining, endgame and verification bookkeeping the browser
+// runs), fed WireMessage objects instead of bytes, on a virtual clock with a
+// seeded random generator: a run replays exactly from its seed.
+//
+// The network model:
+//  - time advances in steps of `stepMs`;
+//  - a block (a `piece` message) is a flow on the link sender -> receiver. In
+//    each step a link moves min(share of the sender's upload, share of the
+//    receiver's download) bytes: the sender's upload is water-filled across
+//    its active links, each capped at the receiver's download divided by the
+//    receiver's active incoming links;
+//  - a sender keeps at most `linkQueueBlocks` blocks queued per link (the
+//    session's send high-water mark): later requests wait in the engine,
+//    where a choke still clears them;
+//  - control messages (have, request, choke, ...) are tiny: they take only
+//    the link's latency (the sum of both peers' access latencies);
+//  - arrivals (flash crowd or Poisson), departures (leave on completion or
+//    seed on), free-riders (never unchoke, upload 0), and the seed leaving once
+//    the downloaders hold a full copy.
+// Piece data is not materialised (a shared zero buffer stands in); the
+// byte-exact path is exercised by sim/byte-sim.ts with full TorrentSessions.
+import { fluidBoundSeconds } from "../core/fluid-bound.ts";
+import { seededRandom, type Random } from "../core/random.ts";
+import { Bitfield } from "../core/wire/bitfield.ts";
+import type { WireMessage } from "../core/wire/messages.ts";
+import { TorrentEngine } from "../core/engine/engine.ts";
+import { connectionId, type ConnectionId } from "../core/engine/session-types.ts";
+import { blockBytes, resolveSettings, type FullSettings } from "../core/engine/settings.ts";
+import { defaultSimConfig, drawCapacity, type SimConfig } from "./scenario.ts";
+
+/** Blocks a sender keeps queued on one link (its send buffer). */
+export const linkQueueBlocks = 2;
+/** Wire overhead of a piece message (length prefix, id, index, begin). */
+const pieceOverheadBytes = 13;
+
+interface Link {
+  readonly from: SimPeer;
+  readonly to: SimPeer;
+  /** The key `to`'s engine uses for `from`. */
+  readonly keyAtTo: ConnectionId;
+  /** The key `from`'s engine uses for `to`. */
+  readonly keyAtFrom: ConnectionId;
+  readonly latencyMs: number;
+  /** Blocks queued to send: [index, begin, length] triples. */
+  readonly queue: number[];
+  /** Bytes left of the block at the head of the queue. */
+  headLeft: number;
+  active: boolean;
+  rate: number;
+  closed: boolean;
+}
+
+interface SimPeer {
+  readonly id: number;
+  readonly isSeed: boolean;
+  readonly freeRider: boolean;
+  readonly upBps: number;
+  readonly downBps: number;
+  readonly latencyMs: number;
+  readonly arriveAtMs: number;
+  engine: TorrentEngine | null;
+  /** Outgoing links by the neighbour's id. */
+  readonly out: Map<number, Link>;
+  /** Incoming links by the neighbour's id. */
+  readonly inn: Map<number, Link>;
+  activeOut: Link[];
+  activeIn: number;
+  completedAtMs: number | null;
+  leftAtMs: number | null;
+  uploadedBytes: number;
+}
+
+type Delivery =
+  | { readonly kind: "msg"; readonly link: Link; readonly msg: WireMessage }
+  | { readonly kind: "have"; readonly from: SimPeer; readonly index: number }
+  | { readonly kind: "piece"; readonly link: Link; readonly index: number; readonly begin: number; readonly length: number };
+
+export interface SimSample {
+  readonly t: number;
+  /** Copies of the rarest piece among downloaders present (the initial seed excluded). */
+  readonly minCopies: number;
+  readonly meanCopies: number;
+  readonly completed: number;
+  readonly present: number;
+  /** Payload bytes uploaded by everyone so far. */
+  readonly uploadedBytes: number;
+}
+
+export interface PeerOutcome {
+  readonly arrivedS: number;
+  readonly completedS: number | null;
+  readonly uploadBytesPerS: number;
+  readonly freeRider: boolean;
+}
+
+export interface SimResult {
+  readonly config: SimConfig;
+  readonly peers: number;
+  readonly fileBytes: number;
+  /** From the first arrival until the last downloader finished, s. */
+  readonly distributionTimeS: number;
+  readonly fluidBoundS: number;
+  readonly ratio: number;
+  /** Mean of (completion - arrival) over downloaders that finished, s. */
+  readonly meanCompletionS: number;
+  readonly meanCompletionContributorsS: number;
+  readonly meanCompletionFreeRidersS: number | null;
+  readonly seedUploadedCopies: number;
+  readonly seedLeftAtS: number | null;
+  readonly completed: number;
+  readonly allCompleted: boolean;
+  readonly samples: readonly SimSample[];
+  readonly outcomes: readonly PeerOutcome[];
+  /** Block deliveries simulated (a cost measure). */
+  readonly blocksDelivered: number;
+  readonly virtualS: number;
+}
+
+export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
+  const cfg: SimConfig = { ...defaultSimConfig, ...partial };
+  const random: Random = seededRandom(cfg.seed);
+  const fileBytes = cfg.pieces * cfg.pieceBytes;
+  const shape = { pieceCount: cfg.pieces, pieceLength: cfg.pieceBytes, totalLength: fileBytes };
+  let nowMs = 0;
+  const clock = { nowMs: (): number => nowMs };
+  const stepMs = cfg.stepMs;
+
+  const common: Partial<FullSettings> = { pieceSelection: cfg.pieceSelection };
+  // Choker off: every interested peer is unchoked (no tit-for-tat, no optimistic rotation needed).
+  const settingsFor = (freeRider: boolean): FullSettings =>
+    resolveSettings({
+      ...common,
+      ...(cfg.choker ? {} : { uploadSlots: cfg.maxConnections + 1 }),
+      ...(freeRider ? { uploadSlots: 0, optimisticUnchokeSlots: 0 } : {}),
+    });
+  const normalSettings = settingsFor(false);
+  const freeRiderSettings = settingsFor(true);
+
+  // --- peers -------------------------------------------------------------------
+  const drawLatency = (): number => cfg.latencyMs[0] + random.next() * (cfg.latencyMs[1] - cfg.latencyMs[0]);
+  const seedPeer: SimPeer = makePeer(0, true, false, cfg.seedUploadBytesPerS ?? cfg.meanUploadBytesPerS, Infinity, drawLatency(), 0);
+  const peers: SimPeer[] = [seedPeer];
+  let arrival = 0;
+  for (let i = 1; i <= cfg.peers; i++) {
+    const cap = drawCapacity(cfg, random);
+    const freeRider = random.next() < cfg.freeRiderFraction;
+    if (cfg.arrivals === "flash") arrival = cfg.flashSpreadS > 0 ? random.next() * cfg.flashSpreadS * 1000 : 0;
+    else arrival += (-Math.log(1 - random.next()) / cfg.arrivalRatePerS) * 1000;
+    peers.push(makePeer(i, false, freeRider, freeRider ? 0 : cap.uploadBytesPerS, cap.downloadBytesPerS, drawLatency(), Math.round(arrival)));
+  }
+  const byArrival = peers.slice(1).sort((a, b) => a.arriveAtMs - b.arriveAtMs || a.id - b.id);
+  let nextArrival = 0;
+  const present: SimPeer[] = [];
+  const presentIndex = new Map<number, number>();
+
+  const fluidBoundS = fluidBoundSeconds({
+    fileBytes,
+    seedUploadBytesPerS: seedPeer.upBps,
+    peers: peers.slice(1).map((p) => ({ uploadBytesPerS: p.upBps, downloadBytesPerS: p.downBps })),
+  });
+
+  // --- delivery wheel (latency) ---------------------------------------------------
+  const maxLatency = 2 * cfg.latencyMs[1] + stepMs;
+  const wheelSize = Math.ceil(maxLatency / stepMs) + 2;
+  const wheel: Delivery[][] = Array.from({ length: wheelSize }, () => []);
+  let stepNo = 0;
+  const schedule = (delayMs: number, d: Delivery): void => {
+    const steps = Math.max(1, Math.ceil(delayMs / stepMs));
+    wheel[(stepNo + steps) % wheelSize]!.push(d);
+  };
+  const meanLatency = (cfg.latencyMs[0] + cfg.latencyMs[1]) / 2;
+
+  // --- bookkeeping -----------------------------------------------------------------
+  const copies = new Int32Array(cfg.pieces);
+  let covered = 0;
+  let completedCount = 0;
+  let blocksDelivered = 0;
+  let totalUploaded = 0;
+  let seedLeftAtMs: number | null = null;
+  const samples: SimSample[] = [];
+  const zeroBlocks = new Map<number, Uint8Array>();
+  const zeroBlock = (n: number): Uint8Array => {
+    let b = zeroBlocks.get(n);
+    if (b === undefined) zeroBlocks.set(n, (b = new Uint8Array(n)));
+    return b;
+  };
+
+  function makePeer(id: number, isSeed: boolean, freeRider: boolean, up: number, down: number, latencyMs: number, arriveAtMs: number): SimPeer {
+    return {
+      id,
+      isSeed,
+      freeRider,
+      upBps: up,
+      downBps: down,
+      latencyMs,
+      arriveAtMs,
+      engine: null,
+      out: new Map(),
+      inn: new Map(),
+      activeOut: [],
+      activeIn: 0,
+      completedAtMs: null,
+      leftAtMs: null,
+      uploadedBytes: 0,
+    };
+  }
+
+  const keyOf = (id: number): ConnectionId => connectionId(String(id));
+
+  function join(p: SimPeer): void {
+    p.engine = new TorrentEngine({
+      shape,
+      settings: p.freeRider ? freeRiderSettings : normalSettings,
+      clock,
+      random: seededRandom((cfg.seed * 1_000_003 + p.id * 7919) >>> 0),
+      ...(p.isSeed ? { verified: Bitfield.full(cfg.pieces) } : {}),
+    });
+    presentIndex.set(p.id, present.length);
+    present.push(p);
+  }
+
+  function connectSome(p: SimPeer, want: number): void {
+    if (present.length <= 1) return;
+    let tries = want * 3;
+    while (want > 0 && tries-- > 0) {
+      const q = present[random.int(present.length)]!;
+      if (q === p || p.out.has(q.id) || q.out.size >= cfg.maxConnections || p.out.size >= cfg.maxConnections) continue;
+      connect(p, q);
+      want--;
+    }
+  }
+
+  function connect(a: SimPeer, b: SimPeer): void {
+    const lat = a.latencyMs + b.latencyMs;
+    const ab: Link = { from: a, to: b, keyAtTo: keyOf(a.id), keyAtFrom: keyOf(b.id), latencyMs: lat, queue: [], headLeft: 0, active: false, rate: 0, closed: false };
+    const ba: Link = { from: b, to: a, keyAtTo: keyOf(b.id), keyAtFrom: keyOf(a.id), latencyMs: lat, queue: [], headLeft: 0, active: false, rate: 0, closed: false };
+    a.out.set(b.id, ab);
+    b.inn.set(a.id, ab);
+    b.out.set(a.id, ba);
+    a.inn.set(b.id, ba);
+    a.engine!.addPeer(ab.keyAtFrom, true);
+    b.engine!.addPeer(ba.keyAtFrom, true);
+    drain(a);
+    drain(b);
+  }
+
+  function disconnect(a: SimPeer, b: SimPeer): void {
+    const ab = a.out.get(b.id);
+    const ba = b.out.get(a.id);
+    if (ab === undefined || ba === undefined) return;
+    for (const l of [ab, ba]) {
+      l.closed = true;
+      if (l.active) deactivate(l);
+      l.queue.length = 0;
+    }
+    a.out.delete(b.id);
+    b.inn.delete(a.id);
+    b.out.delete(a.id);
+    a.inn.delete(b.id);
+    a.engine?.removePeer(ab.keyAtFrom);
+    b.engine?.removePeer(ba.keyAtFrom);
+    if (a.engine) drain(a);
+    if (b.engine) drain(b);
+  }
+
+  function leave(p: SimPeer): void {
+    if (p.engine === null) return;
+    for (const id of [...p.out.keys()]) disconnect(p, peers[id]!);
+    if (!p.isSeed) for (let i = 0; i < cfg.pieces; i++) if (p.engine.have(i)) removeCopy(i);
+    p.engine = null;
+    p.leftAtMs = nowMs;
+    const k = presentIndex.get(p.id)!;
+    const last = present.pop()!;
+    if (last !== p) {
+      present[k] = last;
+      presentIndex.set(last.id, k);
+    }
+    presentIndex.delete(p.id);
+  }
+
+  function addCopy(i: number): void {
+    if (copies[i]!++ === 0) covered++;
+  }
+  function removeCopy(i: number): void {
+    if (--copies[i]! === 0) covered--;
+  }
+
+  function activate(l: Link): void {
+    if (l.active || l.closed) return;
+    l.active = true;
+    l.from.activeOut.push(l);
+    l.to.activeIn++;
+  }
+  function deactivate(l: Link): void {
+    if (!l.active) return;
+    l.active = false;
+    const arr = l.from.activeOut;
+    const k = arr.indexOf(l);
+    if (k >= 0) {
+      arr[k] = arr[arr.length - 1]!;
+      arr.pop();
+    }
+    l.to.activeIn--;
+  }
+
+  /** Moves requests the sender's engine may serve into the link's send buffer. */
+  function pull(l: Link): void {
+    const engine = l.from.engine;
+    if (engine === null || l.closed || l.from.upBps <= 0) return;
+    while (l.queue.length < linkQueueBlocks * 3) {
+      const req = engine.takeUpload(l.keyAtFrom);
+      if (req === null) break;
+      if (l.queue.length === 0) l.headLeft = req.length + pieceOverheadBytes;
+      l.queue.push(req.index, req.begin, req.length);
+    }
+    if (l.queue.length > 0) activate(l);
+  }
+
+  function drain(p: SimPeer): void {
+    const engine = p.engine;
+    if (engine === null) return;
+    const out = engine.out;
+    for (let k = 0; k < out.length; k++) {
+      const o = out[k]!;
+      switch (o.kind) {
+        case "send": {
+          const l = p.out.get(Number(o.peer));
+          if (l !== undefined) schedule(l.latencyMs, { kind: "msg", link: l, msg: o.message });
+          break;
+        }
+        case "broadcast-have":
+          schedule(p.latencyMs + meanLatency, { kind: "have", from: p, index: o.index });
+          break;
+        case "block":
+          break;
+        case "verify":
+          engine.pieceChecked(o.index, true);
+          break;
+        case "ban":
+        case "close": {
+          const q = peers[Number(o.peer)];
+          if (q !== undefined) disconnect(p, q);
+          break;
+        }
+        case "event":
+          if (o.event.type === "piece-verified" && !p.isSeed) addCopy(o.event.index);
+          else if (o.event.type === "completed" && !p.isSeed && p.completedAtMs === null) {
+            p.completedAtMs = nowMs;
+            completedCount++;
+          }
+          break;
+      }
+    }
+    out.length = 0;
+  }
+
+  function deliver(d: Delivery): void {
+    if (d.kind === "have") {
+      if (d.from.engine === null) return;
+      const msg: WireMessage = { type: "have", index: d.index };
+      for (const l of d.from.out.values()) {
+        const to = l.to;
+        if (to.engine === null) continue;
+        to.engine.handle(l.keyAtTo, msg);
+        if (to.engine.out.length > 0) drain(to);
+      }
+      return;
+    }
+    const l = d.link;
+    const to = l.to;
+    if (l.closed || to.engine === null) return;
+    if (d.kind === "piece") {
+      blocksDelivered++;
+      to.engine.handle(l.keyAtTo, { type: "piece", index: d.index, begin: d.begin, block: zeroBlock(d.length) });
+      drain(to);
+      return;
+    }
+    to.engine.handle(l.keyAtTo, d.msg);
+    drain(to);
+    // A request (or an unchoke that let requests through) may have queued uploads at `to`.
+    if (d.msg.type === "request") {
+      const back = to.out.get(l.from.id);
+      if (back !== undefined) pull(back);
+    }
+  }
+
+  /** One step of the flow model: water-fill each sender's upload over its active links. */
+  function transfer(): void {
+    const dtS = stepMs / 1000;
+    for (const p of present) {
+      const links = p.activeOut;
+      const n = links.length;
+      if (n === 0) continue;
+      // Caps from the receivers' download shares.
+      let budget = p.upBps;
+      let remaining = n;
+      let share = budget / remaining;
+      // Water-filling: links capped below the equal share take their cap; the rest share what is left.
+      let changed = true;
+      for (const l of links) l.rate = -1;
+      while (changed && remaining > 0) {
+        changed = false;
+        share = budget / remaining;
+        for (const l of links) {
+          if (l.rate >= 0) continue;
+          const cap = l.to.downBps / Math.max(1, l.to.activeIn);
+          if (cap < share) {
+            l.rate = cap;
+            budget -= cap;
+            remaining--;
+            changed = true;
+          }
+        }
+      }
+      for (const l of links) if (l.rate < 0) l.rate = share;
+      // Move bytes. Backwards: deactivate() swaps the last link into the hole.
+      for (let k = links.length - 1; k >= 0; k--) {
+        const l = links[k]!;
+        let bytes = l.rate * dtS;
+        while (bytes > 0 && l.queue.length > 0) {
+          if (bytes < l.headLeft) {
+            l.headLeft -= bytes;
+            bytes = 0;
+            break;
+          }
+          bytes -= l.headLeft;
+          const index = l.queue[0]!;
+          const begin = l.queue[1]!;
+          const length = l.queue[2]!;
+          l.queue.splice(0, 3);
+          p.uploadedBytes += length;
+          totalUploaded += length;
+          p.engine?.uploaded(l.keyAtFrom, length);
+          schedule(l.latencyMs, { kind: "piece", link: l, index, begin, length });
+          if (l.queue.length > 0) l.headLeft = l.queue[2]! + pieceOverheadBytes;
+          pull(l);
+        }
+        if (l.queue.length === 0) deactivate(l);
+      }
+      if (p.engine !== null && p.engine.out.length > 0) drain(p);
+    }
+  }
+
+  function sample(): void {
+    let min = Infinity;
+    let sum = 0;
+    for (let i = 0; i < cfg.pieces; i++) {
+      const c = copies[i]!;
+      if (c < min) min = c;
+      sum += c;
+    }
+    samples.push({ t: nowMs / 1000, minCopies: min, meanCopies: sum / cfg.pieces, completed: completedCount, present: present.length, uploadedBytes: totalUploaded });
+  }
+
+  // --- main loop -----------------------------------------------------------------------
+  join(seedPeer);
+  const ticksPerTick = Math.max(1, Math.round(cfg.tickMs / stepMs));
+  const announceEverySteps = Math.max(ticksPerTick, Math.round((cfg.reannounceS * 1000) / stepMs));
+  const sampleEverySteps = Math.max(1, Math.round((cfg.sampleEveryS * 1000) / stepMs));
+  const maxSteps = Math.ceil((cfg.maxSimS * 1000) / stepMs);
+  const downloaders = cfg.peers;
+  for (stepNo = 0; stepNo < maxSteps; stepNo++) {
+    nowMs = stepNo * stepMs;
+    // Arrivals.
+    while (nextArrival < byArrival.length && byArrival[nextArrival]!.arriveAtMs <= nowMs) {
+      const p = byArrival[nextArrival++]!;
+      join(p);
+      connectSome(p, cfg.connectTo);
+    }
+    // Deliveries due now.
+    const bucket = wheel[stepNo % wheelSize]!;
+    if (bucket.length > 0) {
+      wheel[stepNo % wheelSize] = [];
+      for (const d of bucket) deliver(d);
+    }
+    // Engine ticks, staggered across peers.
+    const phase = stepNo % ticksPerTick;
+    for (let k = 0; k < present.length; k++) {
+      const p = present[k]!;
+      if (p.id % ticksPerTick !== phase || p.engine === null) continue;
+      p.engine.tick();
+      drain(p);
+      for (const l of p.out.values()) if (!l.active) pull(l);
+      // Re-announce: a peer that lost most of its neighbours finds more at once; one
+      // that none of its neighbours can help asks the tracker again every announce interval.
+      if (p.engine !== null && !p.engine.complete) {
+        if (p.out.size < cfg.connectTo / 2) connectSome(p, cfg.connectTo - p.out.size);
+        else if ((stepNo + p.id) % announceEverySteps < ticksPerTick && p.engine.interestingPeerCount === 0) connectSome(p, cfg.connectTo);
+      }
+    }
+    transfer();
+    // Departures.
+    if (cfg.departure === "leave") {
+      for (let k = present.length - 1; k >= 0; k--) {
+        const p = present[k];
+        if (p !== undefined && !p.isSeed && p.completedAtMs !== null) leave(p);
+      }
+    }
+    if (cfg.seedLeavesAfterFullCopy && seedLeftAtMs === null && covered === cfg.pieces) {
+      seedLeftAtMs = nowMs;
+      leave(seedPeer);
+    }
+    if (stepNo % sampleEverySteps === 0) sample();
+    if (completedCount === downloaders) break;
+  }
+  sample();
+
+  const outcomes: PeerOutcome[] = peers.slice(1).map((p) => ({
+    arrivedS: p.arriveAtMs / 1000,
+    completedS: p.completedAtMs === null ? null : p.completedAtMs / 1000,
+    uploadBytesPerS: p.upBps,
+    freeRider: p.freeRider,
+  }));
+  const firstArrivalMs = byArrival[0]?.arriveAtMs ?? 0;
+  let lastMs = 0;
+  const durations: number[] = [];
+  const contributors: number[] = [];
+  const riders: number[] = [];
+  for (const p of peers.slice(1)) {
+    if (p.completedAtMs === null) continue;
+    lastMs = Math.max(lastMs, p.completedAtMs);
+    const d = (p.completedAtMs - p.arriveAtMs) / 1000;
+    durations.push(d);
+    (p.freeRider ? riders : contributors).push(d);
+  }
+  const mean = (xs: readonly number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+  const distributionTimeS = (lastMs - firstArrivalMs) / 1000;
+  return {
+    config: cfg,
+    peers: cfg.peers,
+    fileBytes,
+    distributionTimeS,
+    fluidBoundS,
+    ratio: distributionTimeS / fluidBoundS,
+    meanCompletionS: mean(durations),
+    meanCompletionContributorsS: mean(contributors),
+    meanCompletionFreeRidersS: riders.length === 0 ? null : mean(riders),
+    seedUploadedCopies: seedPeer.uploadedBytes / fileBytes,
+    seedLeftAtS: seedLeftAtMs === null ? null : seedLeftAtMs / 1000,
+    completed: completedCount,
+    allCompleted: completedCount === downloaders,
+    samples,
+    outcomes,
+    blocksDelivered,
+    virtualS: nowMs / 1000,
+  };
+}
+
+export { blockBytes };
