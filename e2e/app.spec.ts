@@ -44,6 +44,16 @@ test("a truncated link says so, and a corrected link pasted in the field opens",
   await expect(page.getByRole("region", { name: "typed" })).toBeVisible();
 });
 
+test("a bare 40-hex infohash fragment opens a transfer that waits for peers", async ({ page }) => {
+  await page.goto(`/#${"c0ffee".repeat(6)}abcd`);
+  // Until peers send the metadata, the manager names it after the infohash.
+  const region = page.getByRole("region", { name: /c0ffeec0/i });
+  await expect(region).toBeVisible();
+  await expect(region.getByRole("progressbar", { name: / progress$/ })).toHaveAttribute("aria-valuenow", "0");
+  await expect(region.getByRole("img", { name: /^Piece map: waiting/ })).toBeVisible();
+  await expect(region.getByText("Waiting for peers — keep this page open on the sharing device")).toBeVisible();
+});
+
 test("keyboard focus reaches Add files, and the drop zone opens the file picker", async ({ page }) => {
   await page.goto("/");
   await expect(page.getByRole("heading", { name: "SwarmDrop" })).toBeVisible();
