@@ -92,20 +92,22 @@ export function PieceMap({ pieceStates, availability }: PieceMapProps) {
           </p>
         )}
       </div>
-      <figcaption className="legend">
-        <span>
-          <i style={{ background: rgbCss(palette.have) }} /> Have
-        </span>
-        <span>
-          <i style={{ background: rgbCss(palette.downloading) }} /> Downloading
-        </span>
-        <span>
-          <i style={{ background: `linear-gradient(90deg, ${rgbCss(palette.missingFew)}, ${rgbCss(palette.missingMany)})` }} /> Missing (darker: more peers have it)
-        </span>
-        <span>
-          <i style={{ background: rgbCss(palette.unavailable) }} /> On no peer
-        </span>
-      </figcaption>
+      {pieceStates.length === 0 ? null : (
+        <figcaption className="legend">
+          <span>
+            <i style={{ background: rgbCss(palette.have) }} /> Have
+          </span>
+          <span>
+            <i style={{ background: rgbCss(palette.downloading) }} /> Downloading
+          </span>
+          <span>
+            <i style={{ background: `linear-gradient(90deg, ${rgbCss(palette.missingFew)}, ${rgbCss(palette.missingMany)})` }} /> Missing (darker: more peers have it)
+          </span>
+          <span>
+            <i style={{ background: rgbCss(palette.unavailable) }} /> On no peer
+          </span>
+        </figcaption>
+      )}
     </figure>
   );
 }
