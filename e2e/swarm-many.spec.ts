@@ -51,6 +51,8 @@ test("three downloaders joining at once finish byte-identical and trade pieces a
     expect(uploaded.some((text) => text !== null && text !== "0 B"), `downloaders uploaded ${uploaded.join(", ")}`).toBe(true);
     const peers = await Promise.all(downloaders.map((p) => stat(p, name, "Peers").textContent()));
     test.info().annotations.push({ type: "peers per downloader", description: peers.join(", ") });
+    // The sharer and at least one other downloader: downloaders found each other through the tracker.
+    for (const p of peers) expect(Number(p)).toBeGreaterThanOrEqual(2);
 
     for (const p of downloaders) {
       const [download] = await Promise.all([p.waitForEvent("download"), region(p, name).getByRole("button", { name: `Save ${name}`, exact: true }).click()]);
