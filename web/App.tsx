@@ -29,11 +29,12 @@ function useOpenFragment(): void {
 function Transfers() {
   const order = useSwarm((s) => s.transferOrder);
   const lastShared = useSwarm((s) => s.lastShared);
-  const pendingIds = useSwarm((s) => s.pendingShares);
+  const pending = useSwarm((s) => s.pendingShares);
+  // Names of transfers the manager lists as hashing, joined into one string so the selector result compares by value.
   const hashingNames = useSwarm((s) => s.transferOrder.filter((h) => s.transfers.get(h)?.status === "hashing").map((h) => s.transfers.get(h)?.name).join("\n"));
   // A pending share is shown on its own until the manager lists it as hashing.
   const listed = new Set(hashingNames.split("\n"));
-  const unlisted = pendingIds.filter((p) => !listed.has(p.name));
+  const unlisted = pending.filter((p) => !listed.has(p.name));
   const sorted = lastShared && order.includes(lastShared) ? [lastShared, ...order.filter((h) => h !== lastShared)] : order;
   if (sorted.length === 0 && unlisted.length === 0) return null;
   return (

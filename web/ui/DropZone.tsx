@@ -8,8 +8,6 @@ import { filesFromDrop, filesFromInput, torrentFileOf } from "./collectFiles.ts"
 export function DropZone() {
   const actions = useActions();
   const filesRef = useRef<HTMLInputElement>(null);
-  const folderRef = useRef<HTMLInputElement>(null);
-  const torrentRef = useRef<HTMLInputElement>(null);
   const [dragging, setDragging] = useState(false);
   const [link, setLink] = useState("");
   const hintId = useId();
@@ -88,7 +86,6 @@ export function DropZone() {
         <label className="button">
           Add folder
           <input
-            ref={folderRef}
             type="file"
             multiple
             // @ts-expect-error webkitdirectory is a non-standard attribute React passes through
@@ -103,7 +100,6 @@ export function DropZone() {
         <label className="button secondary">
           Open .torrent
           <input
-            ref={torrentRef}
             type="file"
             accept=".torrent,application/x-bittorrent"
             className="visually-hidden-input"
