@@ -5,7 +5,7 @@
 // there, whatever the dead process left behind in Redis.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, haveRedisServer, startRedis, startTrackerProcess, type Child } from "./process-harness.ts";
-import { announceMsg, httpGet, id20, offerList, TestClient } from "./test-helpers.ts";
+import { announceMsg, id20, offerList, TestClient } from "./test-helpers.ts";
 
 type Tracker = Child & { port: number };
 
@@ -100,15 +100,17 @@ describe.skipIf(!redisAvailable)("two tracker processes over Redis, one killed",
     const c = await TestClient.open(`ws://127.0.0.1:${t2.port}/announce`);
     expect(await announced(c, IH, id20("heal-c"))).toMatchObject({ kind: "announce-response" });
     await meet(c, id20("heal-c"), b, id20("heal-b"), IH);
-    // B keeps announcing (as clients do every interval); A, whose process died, expires.
+    // B and C keep announcing (as clients do every interval); A, whose process died, expires.
     await expect
       .poll(
         async () => {
+          c.send(announceMsg(IH, id20("heal-c")));
+          await c.next((m) => m.kind === "announce-response");
           b.send(announceMsg(IH, id20("heal-b")));
           const r = await b.next((m) => m.kind === "announce-response");
           return r.kind === "announce-response" ? r.incomplete : -1;
         },
-        { timeout: 10_000, intervals: [500] },
+        { timeout: 10_000, interval: 500 },
       )
       .toBe(2);
     // Then A, failing over to the survivor under its own peer id, is accepted and meets B.
