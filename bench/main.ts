@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchmarkName } from "./args.ts";
-import { ArgsError, parseArgs, usage } from "./args.ts";
+import { ArgsError, benchmarkNames, parseArgs, usage } from "./args.ts";
 import type { AppMemoryResult, AppTarget, AppTransferResult } from "./app.ts";
 import { measureAppMemory, measureAppShare, measureAppSwarm, measureAppTransfer, probeApp } from "./app.ts";
 import type { CeilingResult } from "./ceiling.ts";
@@ -72,6 +72,21 @@ function medianRun<T extends TransferMeasurement>(runs: Measured<T>[]): Measured
   const mid = median(ok.map((r) => r.value.durationMs));
   const closest = ok.reduce((a, b) => (Math.abs(b.value.durationMs - mid) < Math.abs(a.value.durationMs - mid) ? b : a));
   return { ok: true, value: { ...closest.value, durationMs: mid } };
+}
+
+/** Several runs of one measurement as one: all their bytes over all their time (a failed run fails the pool). */
+function pooled(runs: readonly Measured<TransferMeasurement>[]): Measured<TransferMeasurement> {
+  const failed = runs.find((r): r is { ok: false; reason: string } => !r.ok);
+  if (failed) return failed;
+  let bytes = 0;
+  let durationMs = 0;
+  for (const r of runs) {
+    if (r.ok) {
+      bytes += r.value.bytes;
+      durationMs += r.value.durationMs;
+    }
+  }
+  return { ok: true, value: { bytes, durationMs } };
 }
 
 interface Details {
@@ -218,11 +233,17 @@ async function main(): Promise<void> {
       if (selected.has("swarm")) m.swarm = await appRun(`swarm: 1 seed + 6 capped downloaders, ${sizes.swarmBytes / MiB} MiB`, (t) => measureAppSwarm(bbNow, t, sizes.swarmBytes));
       if (selected.has("memory")) m.memory = memoryRun = await appRun(`memory: SwarmDrop transfer of ${sizes.memoryBytes / MiB} MiB with heap sampling`, (t) => measureAppMemory(bbNow, t, sizes.memoryBytes));
       if (selected.has("share")) {
-        m.subtleSha1 = await measure(`crypto.subtle SHA-1 over ${sizes.shareBytes / MiB} MiB in ${sizes.hashPieceBytes / MiB} MiB pieces`, () =>
-          measureSubtleSha1(bbNow, serverNow, sizes.shareBytes, sizes.hashPieceBytes),
-        );
-        details.subtlePieceBytes = sizes.hashPieceBytes;
+        // subtle before and after the app, pooled: the app's run sits between the two, so load drift hits both alike.
+        const subtle = (when: string): Promise<Measured<TransferMeasurement>> =>
+          measure(`crypto.subtle SHA-1 over ${sizes.shareBytes / MiB} MiB in ${sizes.hashPieceBytes / MiB} MiB pieces (${when})`, () =>
+            measureSubtleSha1(bbNow, serverNow, sizes.shareBytes, sizes.hashPieceBytes),
+          );
+        const before = await subtle("before the app");
         m.shareHash = await appRun(`time to share: the app hashing ${sizes.shareBytes / MiB} MiB`, (t) => measureAppShare(bbNow, t, sizes.shareBytes));
+        const after = await subtle("after the app");
+        m.subtleSha1 = pooled([before, after]);
+        details.subtlePieceBytes = sizes.hashPieceBytes;
+        details.runs.subtleSha1MBps = [before, after].flatMap((r) => (r.ok ? [throughputMBps(r.value)] : []));
       }
     }
     if (selected.has("tracker")) {
@@ -282,10 +303,16 @@ async function main(): Promise<void> {
     },
   };
 
-  mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, "latest.json"), JSON.stringify(result, null, 2) + "\n");
+  // Only a complete run at full size replaces the published results; a partial or
+  // resized one goes to bench/results/partial.tmp/ (git-ignored) so it cannot
+  // overwrite the figures the README quotes.
+  const complete = args.only.length === benchmarkNames.length && args.sizeMiB === null;
+  const outDir = complete ? resultsDir : join(resultsDir, "partial.tmp");
+  const shownDir = complete ? "bench/results" : "bench/results/partial.tmp";
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, "latest.json"), JSON.stringify(result, null, 2) + "\n");
   const charts = chartsFor(figures, m, selected, trackerFigures, trackerReason, sizes);
-  for (const [name, spec] of charts) writeFileSync(join(resultsDir, `${name}.svg`), barChartSvg(spec));
+  for (const [name, spec] of charts) writeFileSync(join(outDir, `${name}.svg`), barChartSvg(spec));
 
   console.log("");
   console.log(`SwarmDrop benchmarks, ${startedAt} (${result.durationS} s, ${result.machine.cpus} CPUs, Chromium ${result.machine.chromium ?? "-"})`);
@@ -306,7 +333,7 @@ async function main(): Promise<void> {
     } else console.log(`Tracker: ${trackerReason ?? "not run"}`);
   }
   console.log("");
-  console.log(`Wrote bench/results/latest.json and ${charts.map(([n]) => `${n}.svg`).join(", ")} in bench/results/.`);
+  console.log(`Wrote ${shownDir}/latest.json and ${charts.map(([n]) => `${n}.svg`).join(", ")} in ${shownDir}/${complete ? "" : " (a partial run: bench/results/latest.json is left as it was)"}.`);
   if (args.json) {
     console.log(JSON.stringify({ ...result.figures, tracker: result.trackerBench ?? null, reasons: result.reasons, trackerUsed, sizes }));
   }
