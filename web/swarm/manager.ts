@@ -35,7 +35,7 @@ import type { DataPeer } from "../adapters/peer-transport.ts";
 import { PeerTransport } from "../adapters/peer-transport.ts";
 import { estimateStorage, StoredPieceStore, TransferDb, type Kv, type TransferRecord } from "../adapters/piece-store.ts";
 import { TrackerClient, TrackerUrlError, type SignalingPeer, type WebSocketLike } from "../adapters/tracker-client.ts";
-import { hashFiles, planTorrent, type HashRunner } from "./hashing.ts";
+import { hashFiles, planTorrent, windowPieces, type HashRunner } from "./hashing.ts";
 import { BlobPieceStore } from "./seed-store.ts";
 import type { FileView, SpeedSample, StorageUsage, TrackerView, TransferManager, TransferStatus, TransferView } from "./types.ts";
 
@@ -438,12 +438,14 @@ export class SwarmTransferManager implements TransferManager {
     const info = t.info;
     const source = t.seedSource;
     if (info === null || source === null) return;
-    for (let i = 0; i < info.pieceCount; i++) {
+    // A ~1 MiB window of pieces at a time: read once, written in one transaction.
+    const step = windowPieces(info.pieceLength);
+    for (let first = 0; first < info.pieceCount; first += step) {
       if (t.destroyed || this.#closed) return;
-      if (t.stored.has(i)) continue;
+      const indices: number[] = [];
+      for (let i = first; i < Math.min(info.pieceCount, first + step); i++) if (!t.stored.has(i)) indices.push(i);
       try {
-        const piece = await source.readPiece(i);
-        await t.stored.write(pieceIndex(i, info.pieceCount), piece);
+        await Promise.all(indices.map(async (i) => t.stored.write(pieceIndex(i, info.pieceCount), await source.readPiece(i))));
       } catch (err) {
         t.fault =
           err instanceof StorageFullError
@@ -451,7 +453,7 @@ export class SwarmTransferManager implements TransferManager {
             : `could not keep a copy of “${t.name}” in browser storage (${messageOf(err)}); it is seeded while this page stays open`;
         return;
       }
-      // Let the page breathe between pieces.
+      // Let the page breathe between windows.
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
   }
