@@ -1,8 +1,8 @@
 // Full browser storage in real Chromium: the downloader's origin gets a small
 // IndexedDB quota (DevTools protocol Storage.overrideQuotaForOrigin), so piece
 // writes fail with a real QuotaExceededError. The transfer must pause and say
-// why, keep what it stored, and, once space is back and the user resumes,
-// finish with a byte-identical file.
+// why, keep what it stored (also across a reload), and, once space is back
+// and the user resumes, finish with a byte-identical file.
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -49,6 +49,13 @@ test("storage full pauses the download with an explanation, keeps its pieces, an
     const shownBefore = await joined.getByRole("progressbar", { name: `${name} progress` }).first().getAttribute("aria-valuenow");
     expect(Number(shownBefore)).toBeGreaterThan(0);
     expect(Number(shownBefore)).toBeLessThan(100);
+
+    // A reload keeps what was stored: the transfer comes back with at least that much,
+    // tries again, and pauses again on the same full storage.
+    await leecher.reload();
+    await expect(joined).toHaveAttribute("data-status", "paused", { timeout: 90_000 });
+    const shownAfterReload = await joined.getByRole("progressbar", { name: `${name} progress` }).first().getAttribute("aria-valuenow");
+    expect(Number(shownAfterReload)).toBeGreaterThanOrEqual(Number(shownBefore));
 
     // Space is back: the user resumes and the download finishes from where it was.
     await cdp.send("Storage.overrideQuotaForOrigin", { origin });
