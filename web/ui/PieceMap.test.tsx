@@ -3,7 +3,7 @@ import { cleanup, render, screen } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import { PieceState } from "../../core/engine/session-types.ts";
 import { PieceMap } from "./PieceMap.tsx";
-import { countPieces, distributedCopies, lightPalette, pieceCellColour, pieceGrid, pieceMapSummary } from "./pieceMapModel.ts";
+import { countPieces, distributedCopies, lightPalette, pieceAt, pieceCellColour, pieceGrid, pieceMapSummary, pieceTitle } from "./pieceMapModel.ts";
 
 afterEach(cleanup);
 
@@ -95,5 +95,20 @@ describe("distributedCopies", () => {
     expect(distributedCopies(avail("1111"))).toBe(1);
     expect(distributedCopies(avail("0111"))).toBeCloseTo(0.75);
     expect(distributedCopies(new Uint16Array(0))).toBe(0);
+  });
+});
+
+describe("pieceAt and pieceTitle", () => {
+  it("finds the piece under the pointer", () => {
+    const grid = pieceGrid(25, 100, 160, 10); // 10 px cells, 10 columns
+    expect(grid.columns).toBe(10);
+    expect(pieceAt(grid, 0, 0, 25)).toBe(0);
+    expect(pieceAt(grid, 35, 12, 25)).toBe(13);
+    expect(pieceAt(grid, 55, 25, 25)).toBeNull(); // past the last piece
+    expect(pieceAt(grid, -1, 5, 25)).toBeNull();
+  });
+  it("describes one piece", () => {
+    expect(pieceTitle(13, PieceState.missing, 2)).toBe("Piece 13: missing, on 2 connected peers");
+    expect(pieceTitle(0, PieceState.verified, 1)).toBe("Piece 0: have, on 1 connected peer");
   });
 });

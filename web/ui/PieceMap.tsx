@@ -2,7 +2,7 @@
 // downloading, or missing shaded by how many peers have it. Screen readers get
 // the counts through the aria-label; the legend explains the colours.
 import { useEffect, useMemo, useRef, useState, type RefObject } from "react";
-import { countPieces, darkPalette, lightPalette, pieceCellColour, pieceGrid, pieceMapSummary, rgbCss, type PiecePalette } from "./pieceMapModel.ts";
+import { countPieces, darkPalette, lightPalette, pieceAt, pieceCellColour, pieceGrid, pieceMapSummary, pieceTitle, rgbCss, type PiecePalette } from "./pieceMapModel.ts";
 
 export interface PieceMapProps {
   readonly pieceStates: Uint8Array;
@@ -85,7 +85,18 @@ export function PieceMap({ pieceStates, availability }: PieceMapProps) {
     <figure className="piece-map">
       <div ref={wrapRef} className="piece-map-canvas">
         {pieceStates.length > 0 ? (
-          <canvas ref={canvasRef} role="img" aria-label={summary} title={summary} />
+          <canvas
+            ref={canvasRef}
+            role="img"
+            aria-label={summary}
+            title={summary}
+            onMouseMove={(e) => {
+              // Pointer users can read one piece; the title is set directly, no re-render per move.
+              const box = e.currentTarget.getBoundingClientRect();
+              const index = pieceAt(grid, e.clientX - box.left, e.clientY - box.top, pieceStates.length);
+              e.currentTarget.title = index === null ? summary : pieceTitle(index, pieceStates[index] ?? 0, availability[index] ?? 0);
+            }}
+          />
         ) : (
           <p role="img" aria-label={summary} className="muted">
             Waiting for the file list from peers…

@@ -133,3 +133,18 @@ export function distributedCopies(availability: Uint16Array): number {
   for (const a of availability) if (a > min) above++;
   return min + above / availability.length;
 }
+
+/** The piece under a point of the map, or null between or past the cells. */
+export function pieceAt(grid: PieceGrid, xPx: number, yPx: number, pieceCount: number): number | null {
+  if (grid.columns === 0 || xPx < 0 || yPx < 0) return null;
+  const column = Math.floor(xPx / grid.cellPx);
+  const row = Math.floor(yPx / grid.cellPx);
+  if (column >= grid.columns) return null;
+  const index = row * grid.columns + column;
+  return index < pieceCount ? index : null;
+}
+
+export function pieceTitle(index: number, state: number, availability: number): string {
+  const what = state === PieceState.verified ? "have" : state === PieceState.downloading ? "downloading" : "missing";
+  return `Piece ${index}: ${what}, on ${availability} connected ${availability === 1 ? "peer" : "peers"}`;
+}
