@@ -26,6 +26,8 @@ const addFilesLabel = "Add files";
 const shareLinkName = "Share link";
 const uploadLimitLabel = "Upload limit (KiB/s)";
 const uiWaitMs = 20_000;
+/** A transfer whose progress does not move for this long has failed (rather than holding the run for its whole timeout). */
+const progressStallMs = 120_000;
 
 function nodeEpochMs(): number {
   return performance.timeOrigin + performance.now();
@@ -85,7 +87,7 @@ async function waitComplete(page: Page, name: string, timeoutMs: number): Promis
   const region = await attached(page.getByRole("region", { name, exact: true }), `transfer region named "${name}"`, 60_000);
   // The transfer's own bar (files have theirs too): "<name> progress".
   const bar = await attached(region.getByRole("progressbar", { name: `${name} progress`, exact: true }), `progressbar "${name} progress"`, 60_000);
-  return bar.evaluate((el, a) => window.swarmBenchApp!.waitForComplete(el, a), { timeoutMs });
+  return bar.evaluate((el, a) => window.swarmBenchApp!.waitForComplete(el, a), { timeoutMs, stallMs: progressStallMs });
 }
 
 async function setUploadCap(page: Page, bytesPerS: number): Promise<void> {

@@ -102,7 +102,7 @@ export interface AppDriverApi {
   /** Resolves when the text field holds a non-empty value. */
   waitForValue(field: HTMLInputElement | HTMLTextAreaElement, init: { timeoutMs: number }): Promise<{ epochMs: number; value: string }>;
   /** Resolves when the progressbar's aria-valuenow reaches 100; also says when it first rose above 0. */
-  waitForComplete(progressbar: Element, init: { timeoutMs: number }): Promise<{ epochMs: number; firstProgressEpochMs: number | null }>;
+  waitForComplete(progressbar: Element, init: { timeoutMs: number; stallMs: number }): Promise<{ epochMs: number; firstProgressEpochMs: number | null }>;
   epochMs(): number;
 }
 

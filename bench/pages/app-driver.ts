@@ -13,7 +13,12 @@ function poll<T>(read: () => T | null, timeoutMs: number, what: string): Promise
   return new Promise((resolve, reject) => {
     const deadline = performance.now() + timeoutMs;
     const tick = (): void => {
-      const value = read();
+      let value: T | null;
+      try {
+        value = read();
+      } catch (err) {
+        return reject(err instanceof Error ? err : new AppDriverTimeoutError(String(err)));
+      }
       if (value !== null) return resolve(value);
       if (performance.now() > deadline) return reject(new AppDriverTimeoutError(`${what} within ${timeoutMs} ms`));
       setTimeout(tick, 20);
@@ -38,10 +43,18 @@ const api: AppDriverApi = {
   },
   waitForComplete(progressbar, init) {
     let firstProgressEpochMs: number | null = null;
+    let last = Number.NaN;
+    let lastChangeMs = performance.now();
     return poll(
       () => {
         const now = Number(progressbar.getAttribute("aria-valuenow"));
         if (firstProgressEpochMs === null && now > 0) firstProgressEpochMs = epochMs();
+        if (now !== last) {
+          last = now;
+          lastChangeMs = performance.now();
+        } else if (performance.now() - lastChangeMs > init.stallMs) {
+          throw new AppDriverTimeoutError(`the progressbar stalled at ${now} % for ${init.stallMs / 1000} s`);
+        }
         return now >= 100 ? { epochMs: epochMs(), firstProgressEpochMs } : null;
       },
       init.timeoutMs,
