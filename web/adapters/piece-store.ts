@@ -327,7 +327,12 @@ export class StoredPieceStore implements PieceStore {
         throw err;
       },
     );
-    indices.forEach((i, k) => this.#inflight.set(i, settle.then((pieces) => pieces[k])));
+    indices.forEach((i, k) => {
+      const one = settle.then((pieces) => pieces[k]);
+      // Read-ahead pieces nobody asks for must not surface as unhandled rejections.
+      one.catch(() => undefined);
+      this.#inflight.set(i, one);
+    });
     return this.#inflight.get(index)!;
   }
 
