@@ -72,6 +72,9 @@ test("a seed and three downloaders: resume after reload, finish from each other,
       await waitForStatus(page, folder.name, "seeding", 30_000);
     }
     await screenshot(d0, "swarm-downloader-done");
+    await d0.emulateMedia({ colorScheme: "dark" });
+    await screenshot(d0, "swarm-downloader-done-dark");
+    await d0.emulateMedia({ colorScheme: "light" });
     await d1.emulateMedia({ colorScheme: "dark" });
     await d1.setViewportSize({ width: 390, height: 844 });
     await screenshot(d1, "swarm-downloader-phone-dark");
