@@ -34,6 +34,7 @@ import { seededRandom } from "../../core/random.ts";
 import type { DataPeer } from "../adapters/peer-transport.ts";
 import { PeerTransport } from "../adapters/peer-transport.ts";
 import { estimateStorage, StoredPieceStore, TransferDb, type Kv, type TransferRecord } from "../adapters/piece-store.ts";
+import { TrackerSocketPool } from "../adapters/socket-pool.ts";
 import { TrackerClient, TrackerUrlError, type SignalingPeer, type WebSocketLike } from "../adapters/tracker-client.ts";
 import { hashFiles, planTorrent, windowPieces, type HashRunner } from "./hashing.ts";
 import { BlobPieceStore } from "./seed-store.ts";
@@ -140,6 +141,8 @@ export class SwarmTransferManager implements TransferManager {
   readonly #transfers = new Map<InfoHash, Transfer>();
   readonly #listeners = new Set<(transfers: readonly TransferView[]) => void>();
   readonly #peerId: PeerId;
+  /** One WebSocket per tracker URL, shared by every transfer. */
+  readonly #sockets: TrackerSocketPool;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   /** Shares being hashed, listed with status "hashing" under a temporary id until their infohash is known. */
   readonly #hashing = new Map<string, { name: string; doneBytes: number; totalBytes: number; addedAtMs: number }>();
@@ -159,6 +162,7 @@ export class SwarmTransferManager implements TransferManager {
     };
     this.unsupportedReason = init.unsupportedReason;
     this.#db = new TransferDb(components.kv);
+    this.#sockets = new TrackerSocketPool((url) => components.createSocket(url));
     this.#peerId = makePeerId((n) => components.randomBytes(n));
     if (this.unsupportedReason !== null) {
       this.ready = Promise.resolve();
@@ -259,7 +263,7 @@ export class SwarmTransferManager implements TransferManager {
       client = new TrackerClient<SwarmPeer>(
         { announceUrl: url, infoHash: t.infoHash, peerId: this.#peerId },
         {
-          createSocket: (u) => this.#c.createSocket(u),
+          createSocket: (u) => this.#sockets.createSocket(u),
           createPeer: (o) => this.#c.createPeer(o),
           randomBytes: (n) => this.#c.randomBytes(n),
           nowMs: () => this.#c.nowMs(),
