@@ -18,7 +18,7 @@ import type { WireMessage } from "../wire/messages.ts";
 import { rechoke, type ChokerPeer, type OptimisticState } from "./choker.ts";
 import { AvailabilityIndex, pickBlocks, PiecePriority, type PartialPieceView, type PickerPeer, type PickerView, type PiecePriorityValue } from "./picker.ts";
 import { PieceSet } from "./piece-set.ts";
-import { Downloads, RollingRate, requestQueueDepth } from "./request-queue.ts";
+import { Downloads, RollingRate, requestQueueDepth, requestTimeoutFor } from "./request-queue.ts";
 import type { ConnectionId, SessionEvent } from "./session-types.ts";
 import { blockBytes, type FullSettings } from "./settings.ts";
 
@@ -85,7 +85,8 @@ class PeerState {
   readonly allowedFast = new Set<number>();
   /** Pieces whose failure this peer alone caused. */
   hashFailures = 0;
-  readonly picker: PickerPeer;
+  /** The peer for the picker; `unchokedView` ignores whether it chokes us (to ask "would it be useful?"). */
+  readonly picker: PickerPeer & { readonly unchokedView: PickerPeer };
 
   constructor(
     key: ConnectionId,
@@ -109,7 +110,16 @@ class PeerState {
       return !this.peerChoking || this.allowedFast.has(i);
     };
     const wanted = (): number => this.wantedFromPeer;
+    const hasAny = (i: number): boolean => this.has.has(i) && isOwner(i, key);
     this.picker = {
+      unchokedView: {
+        key,
+        has: hasAny,
+        get wantedCount() {
+          return wanted();
+        },
+        forEachWanted: (visit) => this.has.forEachNotIn(ours, (i) => hasAny(i) && visit(i)),
+      },
       key,
       has,
       get wantedCount() {
@@ -332,6 +342,7 @@ export class TorrentEngine implements PickerView {
         return;
       case "choke":
         peer.peerChoking = true;
+        this.#updateInterest(peer);
         // BEP 6: with the fast extension a choke does not cancel requests; the peer rejects them.
         if (!peer.fast) {
           this.#downloads.releasePeer(key);
@@ -556,7 +567,11 @@ export class TorrentEngine implements PickerView {
       peer.depth = requestQueueDepth(peer.down.rate(now), this.settings);
     }
     // Request timeouts: re-issue elsewhere.
-    const expired = this.#downloads.expired(now, this.settings.requestTimeoutMs);
+    const expired = this.#downloads.expired(now, (key) => {
+      const p = this.#peers.get(key as ConnectionId);
+      const base = this.settings.requestTimeoutMs;
+      return p === undefined ? base : requestTimeoutFor(base, this.#downloads.inFlight(key), p.down.rate(now));
+    });
     for (const r of expired) {
       const slow = this.#peers.get(r.peer as ConnectionId);
       if (slow !== undefined) slow.timedOut = true;
@@ -600,8 +615,17 @@ export class TorrentEngine implements PickerView {
     if (this.#wants(i)) peer.wantedFromPeer++;
   }
 
+  /**
+   * Interested (BEP 3) when the peer has pieces we want, except while it
+   * unchokes us and nothing of it can be requested (every such piece is being
+   * fetched from others): then we say not-interested so its upload slot goes
+   * to a peer that can use it, and become interested again when a pick is
+   * possible (a new `have`, or requests released elsewhere).
+   */
   #updateInterest(peer: PeerState): void {
-    const interested = !this.#paused && peer.wantedFromPeer > 0;
+    // Sticky across a choke (no flip-flop): cleared only when a pick becomes possible.
+    const idleSlot = peer.starved && this.#downloads.inFlight(peer.key) === 0;
+    const interested = !this.#paused && peer.wantedFromPeer > 0 && !(idleSlot && this.settings.releaseIdleSlots);
     if (interested === peer.amInterested) return;
     peer.amInterested = interested;
     this.#send(peer.key, { type: interested ? "interested" : "not-interested" });
@@ -733,8 +757,15 @@ export class TorrentEngine implements PickerView {
 
   /** Tops up the requests in flight to `peer` (request pipelining). */
   #fill(peer: PeerState): void {
-    if (this.#paused || !peer.amInterested) return;
-    if (peer.peerChoking && peer.allowedFast.size === 0) return;
+    if (this.#paused || peer.wantedFromPeer === 0) return;
+    if (peer.peerChoking && peer.allowedFast.size === 0) {
+      // Choked: nothing to request, but a peer we went quiet on may have become useful again.
+      if (peer.starved && pickBlocks(this, peer.picker.unchokedView, 1, this.#random, this.settings).length > 0) {
+        peer.starved = false;
+        this.#updateInterest(peer);
+      }
+      return;
+    }
     const now = this.#clock.nowMs();
     const inFlight = this.#downloads.inFlight(peer.key);
     const depth = peer.timedOut || peer.snubbed ? 1 : Math.max(peer.depth, this.settings.minRequestsInFlight);
@@ -742,6 +773,7 @@ export class TorrentEngine implements PickerView {
     if (want <= 0) return;
     const picks = pickBlocks(this, peer.picker, want, this.#random, this.settings);
     peer.starved = picks.length === 0;
+    this.#updateInterest(peer);
     if (picks.length > 0 && inFlight === 0) peer.lastProgressMs = now;
     for (const pick of picks) {
       this.#downloads.markRequested(pick.index, pick.block, peer.key, now);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Downloads, RollingRate, requestQueueDepth } from "./request-queue.ts";
+import { Downloads, RollingRate, requestQueueDepth, requestTimeoutFor } from "./request-queue.ts";
 
 const depth = { requestQueueTargetMs: 3000, minRequestsInFlight: 2, maxRequestsInFlight: 250 };
 
@@ -15,6 +15,15 @@ describe("request pipelining", () => {
       [100_000, 250],
     ];
     for (const [kib, expected] of table) expect([kib, requestQueueDepth(kib * 1024, depth)]).toEqual([kib, expected]);
+  });
+});
+
+describe("request timeouts", () => {
+  it("use the base timeout for a silent peer, and stretch for a slow but steady one", () => {
+    expect(requestTimeoutFor(20_000, 4, 0)).toBe(20_000);
+    expect(requestTimeoutFor(20_000, 4, 1024 * 1024)).toBe(20_000);
+    // 10 blocks in flight at 2 KiB/s: 80 s of work, so wait 160 s.
+    expect(requestTimeoutFor(20_000, 10, 2048)).toBe(160_000);
   });
 });
 

@@ -19,6 +19,17 @@ export interface QueueDepthSettings {
   readonly maxRequestsInFlight: number;
 }
 
+/**
+ * How long to wait for a request to `peer` before re-issuing it elsewhere:
+ * the base timeout, or longer when the peer is slowly but surely working
+ * through a queue: twice the time its rate needs for what we have in flight
+ * (libtorrent also scales its piece timeout with the peer's rate).
+ */
+export function requestTimeoutFor(baseMs: number, inFlight: number, rateBytesPerS: number): number {
+  if (rateBytesPerS <= 0) return baseMs;
+  return Math.max(baseMs, (2 * inFlight * blockBytes * 1000) / rateBytesPerS);
+}
+
 /** Requests to keep in flight to a peer sending us `rateBytesPerS`. */
 export function requestQueueDepth(rateBytesPerS: number, settings: QueueDepthSettings): number {
   const cover = Math.ceil((rateBytesPerS * settings.requestQueueTargetMs) / 1000 / blockBytes);
@@ -231,12 +242,14 @@ export class Downloads {
     return this.#byPeer.get(peer)?.has(index * this.#stride + block) ?? false;
   }
 
-  /** Requests sent at or before `nowMs - timeoutMs` and still outstanding. */
-  expired(nowMs: number, timeoutMs: number): OutstandingRequest[] {
+  /** Requests sent at or before `nowMs - timeout` and still outstanding (timeout per peer, or one for all). */
+  expired(nowMs: number, timeoutMs: number | ((peer: string) => number)): OutstandingRequest[] {
     const out: OutstandingRequest[] = [];
     for (const [peer, set] of this.#byPeer) {
+      if (set.size === 0) continue;
+      const timeout = typeof timeoutMs === "number" ? timeoutMs : timeoutMs(peer);
       for (const [key, sent] of set) {
-        if (nowMs - sent >= timeoutMs) out.push({ index: Math.floor(key / this.#stride), block: key % this.#stride, peer, sentAtMs: sent });
+        if (nowMs - sent >= timeout) out.push({ index: Math.floor(key / this.#stride), block: key % this.#stride, peer, sentAtMs: sent });
       }
     }
     return out;

@@ -59,6 +59,12 @@ export interface EngineTuning {
   readonly optimisticUnchokeSlots: number;
   /** Piece selection after the random first pieces: rarest first (Cohen 2003) or random (a baseline for the simulator). */
   readonly pieceSelection: "rarest-first" | "random";
+  /**
+   * Say not-interested to a peer that unchokes us while nothing of it can be
+   * requested (all its useful pieces are being fetched elsewhere), so its slot
+   * goes to a peer that can use it; interested again once a pick is possible.
+   */
+  readonly releaseIdleSlots: boolean;
   /** How many pieces to let BEP 6 allowed_fast give to each peer (0 disables). */
   readonly allowedFastCount: number;
   /** Largest request we serve (WebTorrent drops peers asking for more than 128 KiB). */
@@ -76,6 +82,7 @@ export const defaultEngineTuning: EngineTuning = {
   streamingInOrderProbability: 0.2,
   optimisticUnchokeSlots: 1,
   pieceSelection: "rarest-first",
+  releaseIdleSlots: true,
   allowedFastCount: 0,
   maxRequestBytes: 128 * 1024,
   maxQueuedUploadRequests: 500,
