@@ -1,7 +1,9 @@
 // The swarm side of the browser app: TransferManager (web/swarm/types.ts).
 // Per transfer it runs one core TorrentSession (real-time clock, random seeded
 // from crypto.getRandomValues, ticked every 200 ms), one tracker client per
-// tracker URL, one PeerTransport holding that transfer's data channels, and
+// tracker URL (all transfers share one WebSocket per URL: socket-pool.ts),
+// one PeerTransport holding that transfer's data channels (one channel per
+// remote peer), and
 // its piece store (IndexedDB; for a share made on this page, the dropped files
 // themselves, copied into IndexedDB in the background so a reload keeps
 // seeding). The UI reads a projection built from session snapshots about
