@@ -150,6 +150,8 @@ export async function measureAppMemory(bb: BenchBrowser, target: AppTarget, size
     fileBytes: sizeBytes,
     downloaderPeakHeapBytes: r.downloaderHeap.totalBytes,
     seedPeakHeapBytes: r.seedHeap.totalBytes,
+    downloaderPeakWithBuffersBytes: r.downloaderHeap.withBuffersBytes,
+    seedPeakWithBuffersBytes: r.seedHeap.withBuffersBytes,
     seedHeap: r.seedHeap,
     downloaderHeap: r.downloaderHeap,
     transferMs: r.durationMs,

@@ -250,6 +250,8 @@ export interface HeapPeaks {
   workersBytes: number;
   /** Most workers alive at one sample. */
   workers: number;
+  /** Largest sum of all of the above plus the ArrayBuffers they hold (Runtime.getHeapUsage backingStorageSize), bytes. */
+  withBuffersBytes: number;
 }
 
 export interface HeapSampler {
@@ -266,7 +268,7 @@ export interface HeapSampler {
 export async function sampleHeap(page: Page, intervalMs = 200): Promise<HeapSampler> {
   const cdp: CDPSession = await page.context().newCDPSession(page);
   const workers = new Set<string>();
-  const pending = new Map<number, (usedBytes: number) => void>();
+  const pending = new Map<number, (usage: HeapUsage) => void>();
   let nextId = 1;
   cdp.on("Target.attachedToTarget", (e) => {
     if (e.targetInfo.type === "worker") workers.add(e.sessionId);
@@ -275,7 +277,7 @@ export async function sampleHeap(page: Page, intervalMs = 200): Promise<HeapSamp
     if (e.sessionId) workers.delete(e.sessionId);
   });
   cdp.on("Target.receivedMessageFromTarget", (e) => {
-    let reply: { id?: unknown; result?: { usedSize?: unknown } };
+    let reply: { id?: unknown; result?: unknown };
     try {
       reply = JSON.parse(e.message) as typeof reply;
     } catch {
@@ -284,35 +286,41 @@ export async function sampleHeap(page: Page, intervalMs = 200): Promise<HeapSamp
     const resolveReply = typeof reply.id === "number" ? pending.get(reply.id) : undefined;
     if (resolveReply && typeof reply.id === "number") {
       pending.delete(reply.id);
-      resolveReply(typeof reply.result?.usedSize === "number" ? reply.result.usedSize : 0);
+      resolveReply(heapUsage(reply.result));
     }
   });
   await cdp.send("Performance.enable");
   await cdp.send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
 
-  const workerHeap = async (sessionId: string): Promise<number> => {
+  const workerHeap = async (sessionId: string): Promise<HeapUsage> => {
     const id = nextId++;
-    const reply = new Promise<number>((resolveReply) => {
+    const reply = new Promise<HeapUsage>((resolveReply) => {
       pending.set(id, resolveReply);
       setTimeout(() => {
-        if (pending.delete(id)) resolveReply(0);
+        if (pending.delete(id)) resolveReply(noUsage);
       }, 2_000);
     });
     await cdp.send("Target.sendMessageToTarget", { sessionId, message: JSON.stringify({ id, method: "Runtime.getHeapUsage" }) }).catch(() => undefined);
     return reply;
   };
 
-  const peaks: HeapPeaks = { totalBytes: 0, mainBytes: 0, workersBytes: 0, workers: 0 };
+  const peaks: HeapPeaks = { totalBytes: 0, mainBytes: 0, workersBytes: 0, workers: 0, withBuffersBytes: 0 };
   let stopped = false;
   const read = async (): Promise<void> => {
-    const [{ metrics }, workerBytes] = await Promise.all([cdp.send("Performance.getMetrics"), Promise.all([...workers].map(workerHeap))]);
+    const [{ metrics }, mainUsage, workerUsage] = await Promise.all([
+      cdp.send("Performance.getMetrics"),
+      cdp.send("Runtime.getHeapUsage").then(heapUsage, () => noUsage),
+      Promise.all([...workers].map(workerHeap)),
+    ]);
     const main = metrics.find((m) => m.name === "JSHeapUsedSize")?.value ?? 0;
-    const inWorkers = workerBytes.reduce((a, b) => a + b, 0);
+    const inWorkers = workerUsage.reduce((a, b) => a + b.usedBytes, 0);
+    const buffers = mainUsage.backingStorageBytes + workerUsage.reduce((a, b) => a + b.backingStorageBytes, 0);
     const total = main + inWorkers;
     peaks.workersBytes = Math.max(peaks.workersBytes, inWorkers);
     peaks.mainBytes = Math.max(peaks.mainBytes, main);
     peaks.totalBytes = Math.max(peaks.totalBytes, total);
-    peaks.workers = Math.max(peaks.workers, workerBytes.length);
+    peaks.withBuffersBytes = Math.max(peaks.withBuffersBytes, total + buffers);
+    peaks.workers = Math.max(peaks.workers, workerUsage.length);
   };
   const loop = (async () => {
     while (!stopped) {
@@ -328,5 +336,23 @@ export async function sampleHeap(page: Page, intervalMs = 200): Promise<HeapSamp
       await cdp.detach().catch(() => undefined);
       return { ...peaks };
     },
+  };
+}
+
+interface HeapUsage {
+  usedBytes: number;
+  /** ArrayBuffer backing stores: outside the V8 heap, so not in JSHeapUsedSize. */
+  backingStorageBytes: number;
+}
+
+const noUsage: HeapUsage = { usedBytes: 0, backingStorageBytes: 0 };
+
+/** Runtime.getHeapUsage's result, checked (it crosses a process boundary as JSON). */
+function heapUsage(result: unknown): HeapUsage {
+  if (typeof result !== "object" || result === null) return noUsage;
+  const r = result as { usedSize?: unknown; backingStorageSize?: unknown };
+  return {
+    usedBytes: typeof r.usedSize === "number" ? r.usedSize : 0,
+    backingStorageBytes: typeof r.backingStorageSize === "number" ? r.backingStorageSize : 0,
   };
 }

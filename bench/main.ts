@@ -351,6 +351,8 @@ const figureBenchmark: Record<string, BenchmarkName[]> = {
   swarmOverFluidBound: ["swarm"],
   downloaderPeakHeapMB: ["memory"],
   seedPeakHeapMB: ["memory"],
+  downloaderPeakWithBuffersMB: ["memory"],
+  seedPeakWithBuffersMB: ["memory"],
   shareHashMBps: ["share"],
   subtleSha1MBps: ["share"],
   shareOverSubtle: ["share"],
@@ -445,6 +447,8 @@ function chartsFor(
         bars: [
           { label: "downloader", value: value(figures, "downloaderPeakHeapMB"), note: note("downloaderPeakHeapMB") },
           { label: "seed", value: value(figures, "seedPeakHeapMB"), note: note("seedPeakHeapMB") },
+          { label: "downloader\n+ ArrayBuffers", value: value(figures, "downloaderPeakWithBuffersMB"), note: note("downloaderPeakWithBuffersMB") },
+          { label: "seed\n+ ArrayBuffers", value: value(figures, "seedPeakWithBuffersMB"), note: note("seedPeakWithBuffersMB") },
         ],
         lines: [{ label: "goal", value: goals.peakHeapMB.target }],
       },

@@ -82,6 +82,12 @@ describe("computeFigures", () => {
     expect(byName(f, "downloaderPeakHeapMB").value).toBeCloseTo(151, 9);
     expect(byName(f, "downloaderPeakHeapMB").pass).toBe(false);
     expect(byName(f, "seedPeakHeapMB").pass).toBe(true);
+    expect(byName(f, "downloaderPeakWithBuffersMB").reason).toBe("not sampled");
+    const withBuffers = computeFigures({
+      memory: { ok: true, value: { fileBytes: 1, downloaderPeakHeapBytes: 10e6, seedPeakHeapBytes: 9e6, downloaderPeakWithBuffersBytes: 74e6, seedPeakWithBuffersBytes: 9e6 } },
+    });
+    expect(byName(withBuffers, "downloaderPeakWithBuffersMB").value).toBeCloseTo(74, 9);
+    expect(byName(withBuffers, "downloaderPeakWithBuffersMB").goal).toBeNull();
   });
 
   it("compares the app's hashing with subtle SHA-1 over the same bytes", () => {

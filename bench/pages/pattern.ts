@@ -62,15 +62,20 @@ export function chunkMatchesPattern(chunk: Uint8Array, seed: number, fileOffsetB
   );
 }
 
-/** A File of `lengthBytes` of the pattern, built chunk by chunk so no single huge buffer is live. */
+/**
+ * A File of `lengthBytes` of the pattern. One chunk buffer is refilled and
+ * copied into a Blob part each time (Blob construction copies), so only one
+ * chunk of ArrayBuffer is live: the page's memory then shows the app's own use.
+ */
 export function makePatternFile(name: string, lengthBytes: number, seed: number, chunkBytes = 16 * 1024 * 1024): File {
-  const parts: Uint8Array<ArrayBuffer>[] = [];
+  const parts: Blob[] = [];
+  const chunk = new Uint8Array(Math.ceil(Math.min(chunkBytes, Math.max(lengthBytes, patternWordBytes)) / patternWordBytes) * patternWordBytes);
   for (let offset = 0; offset < lengthBytes; offset += chunkBytes) {
     const length = Math.min(chunkBytes, lengthBytes - offset);
     const padded = Math.ceil(length / patternWordBytes) * patternWordBytes;
-    const chunk = new Uint8Array(padded);
-    fillPattern(chunk, seed, offset);
-    parts.push(padded === length ? chunk : chunk.subarray(0, length));
+    const view = chunk.subarray(0, padded);
+    fillPattern(view, seed, offset);
+    parts.push(new Blob([view.subarray(0, length)]));
   }
   return new File(parts, name, { type: "application/octet-stream" });
 }
