@@ -192,10 +192,14 @@ export class SwarmTransferManager implements TransferManager {
           error = `the stored torrent data is damaged (${messageOf(err)}); remove this transfer and open its link again`;
         }
       }
-      const t = await this.#start(record, info, null);
-      if (error !== null) {
-        t.error = error;
-        t.session.pause();
+      try {
+        const t = await this.#start(record, info, null);
+        if (error !== null) {
+          t.error = error;
+          t.session.pause();
+        }
+      } catch {
+        // One transfer that cannot be resumed (its storage unreadable) must not keep the others from resuming.
       }
     }
     this.#emit();
