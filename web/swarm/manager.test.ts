@@ -166,6 +166,26 @@ describe("SwarmTransferManager", () => {
     await expect(m.open({ torrentFile: new File([broken], "broken.torrent") })).rejects.toThrow(/broken.torrent.*not a valid .torrent file/);
   });
 
+  it("on load, a transfer whose stored torrent data is damaged shows an error and the others resume", async () => {
+    const kv = memoryKv();
+    const first = manager(kv);
+    const good = await first.share([{ file: fileOf(b, "b.txt"), path: "b.txt" }]);
+    await viewOf(first, good, (x) => x.storedBytes === 33_333);
+    const info = await createTorrentFromBytes("bad", [{ path: ["bad"], data: bytes(1000, 8) }]);
+    // The record of a second transfer whose info dict bytes were damaged on disk.
+    const broken = info.infoBytes.slice();
+    broken[10] = broken[10]! ^ 0xff;
+    await kv.set(`transfer:${info.infoHash}`, { infoHash: info.infoHash, name: "bad", infoBytes: broken, trackers: [], addedAtMs: 1, paused: false });
+    first.close();
+
+    const reloaded = manager(kv);
+    await reloaded.ready;
+    expect((await viewOf(reloaded, good)).status).toBe("seeding");
+    const bad = await viewOf(reloaded, info.infoHash);
+    expect(bad.status).toBe("error");
+    expect(bad.message).toMatch(/stored torrent data is damaged/);
+  });
+
   it("pauses, resumes and removes a transfer with everything it stored", async () => {
     const kv = memoryKv();
     const m = manager(kv);
