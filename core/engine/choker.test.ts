@@ -10,6 +10,8 @@ const settings: ChokerSettings = {
   newPeerWindowMs: 60_000,
   seedRoundRobinSlotMs: 30_000,
   optimisticUnchokeSlots: 1,
+  regularSlotsNeedReciprocation: false,
+  reciprocationGraceMs: 10_000,
 };
 
 /**

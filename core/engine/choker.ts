@@ -37,6 +37,18 @@ export interface ChokerSettings {
   readonly seedRoundRobinSlotMs: number;
   /** 1 as in Cohen 2003; 0 turns the optimistic unchoke off. */
   readonly optimisticUnchokeSlots: number;
+  /**
+   * Tit-for-tat proper: a leecher's regular slot goes only to a peer that has
+   * sent us data (or is still new); others can only win the optimistic slot.
+   */
+  readonly regularSlotsNeedReciprocation: boolean;
+  /** A newly connected peer may hold a regular slot this long before it must have sent us data. */
+  readonly reciprocationGraceMs: number;
+}
+
+/** Eligible for a regular leecher slot: it has sent us something, or connected recently (bootstrap). */
+export function reciprocates(p: ChokerPeer, nowMs: number, settings: ChokerSettings): boolean {
+  return p.downloadedBytes > 0 || nowMs - p.connectedAtMs < settings.reciprocationGraceMs;
 }
 
 /** The optimistic unchoke carried from one rechoke to the next. */
@@ -90,7 +102,10 @@ export function rechoke(
   let regular: ChokerPeer[];
   if (!weAreSeed) {
     // Anti-snubbing: a snubbing peer gets no regular slot.
-    regular = interested.filter((p) => !p.snubbed).sort(byDownloadRateDesc).slice(0, settings.uploadSlots);
+    regular = interested
+      .filter((p) => !p.snubbed && (!settings.regularSlotsNeedReciprocation || reciprocates(p, nowMs, settings)))
+      .sort(byDownloadRateDesc)
+      .slice(0, settings.uploadSlots);
   } else if (settings.seedChoking === "fastest-upload") {
     regular = [...interested].sort(byUploadRateDesc).slice(0, settings.uploadSlots);
   } else {

@@ -358,7 +358,9 @@ export class TorrentEngine implements PickerView {
       case "interested":
         peer.peerInterested = true;
         // A free upload slot is used at once rather than at the next rechoke.
-        if (peer.amChoking && this.#unchokedCount() < this.settings.uploadSlots + this.settings.optimisticUnchokeSlots) this.#setChoke(peer, false, false);
+        if (peer.amChoking && this.#unchokedCount() < this.settings.uploadSlots + this.settings.optimisticUnchokeSlots && this.#freeSlotEligible(peer)) {
+          this.#setChoke(peer, false, false);
+        }
         return;
       case "not-interested":
         peer.peerInterested = false;
@@ -631,7 +633,13 @@ export class TorrentEngine implements PickerView {
     this.#send(peer.key, { type: interested ? "interested" : "not-interested" });
   }
 
-  #unchokedCount(): number {
+  /** A free slot goes at once to a seed's peers, or to a leecher's peer that reciprocated or is new (choker.ts). */
+  #freeSlotEligible(peer: PeerState): boolean {
+    if (this.complete || !this.settings.regularSlotsNeedReciprocation) return true;
+    return peer.down.totalBytes > 0 || this.#clock.nowMs() - peer.connectedAtMs < this.settings.reciprocationGraceMs;
+  }
+
+    #unchokedCount(): number {
     let n = 0;
     for (const p of this.#peers.values()) if (!p.amChoking) n++;
     return n;

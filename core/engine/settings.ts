@@ -65,6 +65,10 @@ export interface EngineTuning {
    * goes to a peer that can use it; interested again once a pick is possible.
    */
   readonly releaseIdleSlots: boolean;
+  /** Leecher regular slots only for peers that sent us data or are new (see choker.ts). */
+  readonly regularSlotsNeedReciprocation: boolean;
+  /** A new peer may hold a regular slot this long before it must have sent us data (one rechoke period). */
+  readonly reciprocationGraceMs: number;
   /** How many pieces to let BEP 6 allowed_fast give to each peer (0 disables). */
   readonly allowedFastCount: number;
   /** Largest request we serve (WebTorrent drops peers asking for more than 128 KiB). */
@@ -83,6 +87,8 @@ export const defaultEngineTuning: EngineTuning = {
   optimisticUnchokeSlots: 1,
   pieceSelection: "rarest-first",
   releaseIdleSlots: true,
+  regularSlotsNeedReciprocation: true,
+  reciprocationGraceMs: 10_000,
   allowedFastCount: 0,
   maxRequestBytes: 128 * 1024,
   maxQueuedUploadRequests: 500,
