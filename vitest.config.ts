@@ -7,6 +7,7 @@ export default defineConfig({
   test: {
     include: ["{core,web,tracker,sim,bench,cli,scripts}/**/*.test.{ts,tsx}"],
     exclude: ["node_modules/**", "dist/**", ".reference/**"],
+    setupFiles: ["./vitest.setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

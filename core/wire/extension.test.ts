@@ -17,6 +17,13 @@ function kindOf(fn: () => unknown): ViolationKind | "ok" {
 }
 
 describe("BEP 10 extended handshake", () => {
+  it("keeps an extension named __proto__ as a plain name (found by the round-trip property)", () => {
+    const m = Object.create(null) as Record<string, number>;
+    m["__proto__"] = 1;
+    m["ut_metadata"] = 2;
+    const h = parseExtendedHandshake(encodeExtendedHandshake({ m }));
+    expect([...h.m.entries()].sort()).toEqual([["__proto__", 1], ["ut_metadata", 2]]);
+  });
   it("encodes ours byte for byte (keys sorted: m, metadata_size, reqq, v)", () => {
     const bytes = encodeExtendedHandshake({ m: { ut_metadata: 1 }, client: "SwarmDrop 0.1", reqq: 250, metadataSize: 31235 });
     expect(text(bytes)).toBe("d1:md11:ut_metadatai1ee13:metadata_sizei31235e4:reqqi250e1:v13:SwarmDrop 0.1e");

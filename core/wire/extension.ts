@@ -37,7 +37,7 @@ export interface ExtendedHandshakeInit {
 
 /** The bencoded payload of our extended handshake (without the BEP 10 id byte). */
 export function encodeExtendedHandshake(init: ExtendedHandshakeInit): Uint8Array {
-  const m: Record<string, BValue> = {};
+  const m = Object.create(null) as Record<string, BValue>; // no prototype: an extension may be named "__proto__"
   for (const [name, id] of Object.entries(init.m)) {
     if (!Number.isInteger(id) || id < 0 || id > 255) throw new RangeError(`extension id for ${name} must be 0..255, got ${id}`);
     m[name] = id;
