@@ -13,6 +13,9 @@ import { TorrentSession } from "../core/engine/session.ts";
 import { connectionId, type ConnectionId, type PieceStore, type SessionEvent } from "../core/engine/session-types.ts";
 import type { FullSettings } from "../core/engine/settings.ts";
 
+/** Uplink of a free-rider, for its control messages only. */
+export const freeRiderControlBytesPerS = 16 * 1024;
+
 export class MemoryPieceStore implements PieceStore {
   readonly pieces = new Map<number, Uint8Array>();
   async read(index: PieceIndex, offset: number, length: number): Promise<Uint8Array> {
@@ -133,7 +136,11 @@ export async function runByteSwarm(cfg: ByteSimConfig): Promise<ByteSimResult> {
 
   const seedNode = makeNode("seed", cfg.seedUploadBytesPerS, Infinity, { seed: true });
   const nodes: Node[] = [seedNode];
-  cfg.peers.forEach((p, i) => nodes.push(makeNode(`p${i}`, p.freeRider === true ? 0 : p.uploadBytesPerS, p.downloadBytesPerS, p)));
+  // A free-rider never unchokes anyone (its choker has no slots), so its uplink
+  // carries only control messages (handshakes, requests); it still needs some.
+  cfg.peers.forEach((p, i) =>
+    nodes.push(makeNode(`p${i}`, p.freeRider === true ? Math.max(p.uploadBytesPerS, freeRiderControlBytesPerS) : p.uploadBytesPerS, p.downloadBytesPerS, p)),
+  );
   // Full mesh: small swarms only.
   for (let i = 0; i < nodes.length; i++) {
     for (let j = i + 1; j < nodes.length; j++) {

@@ -1,0 +1,80 @@
+// Simulator tests: small swarms, fixed seeds. The byte-level test runs full
+// TorrentSessions and checks every stored byte; the flow-level tests run the
+// same engine at message level and check what the README reports.
+import { describe, expect, it } from "vitest";
+import { runByteSwarm } from "./byte-sim.ts";
+import { runSwarm } from "./swarm-sim.ts";
+
+const KiB = 1024;
+
+describe("byte-level swarm (full TorrentSessions)", () => {
+  it("every downloader, including a magnet joiner and a free-rider, stores every byte of a multi-file torrent", async () => {
+    const r = await runByteSwarm({
+      seed: 5,
+      seedUploadBytesPerS: 256 * KiB,
+      peers: [
+        { uploadBytesPerS: 256 * KiB, downloadBytesPerS: 1024 * KiB },
+        { uploadBytesPerS: 128 * KiB, downloadBytesPerS: 512 * KiB },
+        { uploadBytesPerS: 512 * KiB, downloadBytesPerS: 2048 * KiB, magnet: true },
+        { uploadBytesPerS: 64 * KiB, downloadBytesPerS: 512 * KiB },
+        { uploadBytesPerS: 0, downloadBytesPerS: 1024 * KiB, freeRider: true },
+      ],
+      files: [
+        { path: ["show", "episode-1.bin"], bytes: 300 * KiB + 17 },
+        { path: ["show", "notes.txt"], bytes: 3000 },
+        { path: ["show", "extras", "episode-2.bin"], bytes: 420 * KiB },
+      ],
+      pieceLength: 32 * KiB,
+      latencyMs: 40,
+      stepMs: 20,
+      maxSimS: 120,
+    });
+    expect(r.completedS.every((t) => t !== null)).toBe(true);
+    expect(r.byteExact).toEqual([true, true, true, true, true]);
+    expect(r.events[2]!.some((e) => e.type === "metadata")).toBe(true);
+    expect(r.info.pieceCount).toBe(23);
+  }, 60_000);
+});
+
+describe("flow-level swarm (TorrentEngine per peer)", () => {
+  it("a flash crowd finishes, never beats the fluid bound, and replays exactly from its seed", () => {
+    const a = runSwarm({ peers: 40, pieces: 80, seed: 7 });
+    expect(a.allCompleted).toBe(true);
+    expect(a.ratio).toBeGreaterThanOrEqual(1);
+    expect(a.ratio).toBeLessThan(2);
+    const b = runSwarm({ peers: 40, pieces: 80, seed: 7 });
+    expect(b.distributionTimeS).toBe(a.distributionTimeS);
+    expect(b.blocksDelivered).toBe(a.blocksDelivered);
+    const c = runSwarm({ peers: 40, pieces: 80, seed: 8 });
+    expect(c.blocksDelivered).not.toBe(a.blocksDelivered);
+  });
+
+  it("heterogeneous capacities (heavy-tailed) and Poisson arrivals with departures still all finish", () => {
+    const het = runSwarm({ peers: 40, pieces: 80, seed: 3, capacity: "heavy-tailed" });
+    expect(het.allCompleted).toBe(true);
+    expect(het.ratio).toBeGreaterThanOrEqual(1);
+    const poisson = runSwarm({ peers: 30, pieces: 60, seed: 4, arrivals: "poisson", arrivalRatePerS: 2, departure: "leave" });
+    expect(poisson.allCompleted).toBe(true);
+  });
+
+  it("the seed leaves once the downloaders hold a full copy, and everyone still finishes", () => {
+    const r = runSwarm({ peers: 40, pieces: 80, seed: 11, seedLeavesAfterFullCopy: true });
+    expect(r.seedLeftAtS).not.toBeNull();
+    expect(r.seedLeftAtS!).toBeLessThan(r.distributionTimeS);
+    expect(r.allCompleted).toBe(true);
+    // After the seed left, every piece always had at least one copy among downloaders.
+    expect(Math.min(...r.samples.filter((s) => s.t > r.seedLeftAtS!).map((s) => s.minCopies))).toBeGreaterThanOrEqual(1);
+  });
+
+  it("rarest first puts a full copy into the swarm sooner than random picking when the seed is slow", () => {
+    const base = { peers: 40, pieces: 120, seedUploadBytesPerS: 32 * KiB, seedLeavesAfterFullCopy: true } as const;
+    let rarestSooner = 0;
+    for (const seed of [1, 2, 3]) {
+      const rarest = runSwarm({ ...base, seed, pieceSelection: "rarest-first" });
+      const random = runSwarm({ ...base, seed, pieceSelection: "random" });
+      expect(rarest.allCompleted && random.allCompleted).toBe(true);
+      if (rarest.seedLeftAtS! < random.seedLeftAtS!) rarestSooner++;
+    }
+    expect(rarestSooner).toBeGreaterThanOrEqual(2);
+  });
+});
