@@ -62,6 +62,8 @@ interface MetadataFetch {
   pieces: (Uint8Array | null)[];
   /** piece -> [connection, sentAtMs] */
   requested: Map<number, [ConnectionId, number]>;
+  /** Who sent each piece we hold, to name the liar when the dict does not match the infohash. */
+  senders: Map<number, ConnectionId>;
   checking: boolean;
 }
 
@@ -84,7 +86,7 @@ export class TorrentSession implements TorrentSessionApi {
   #paused = false;
   #storagePaused = false;
   #destroyed = false;
-  #meta: MetadataFetch = { size: null, pieces: [], requested: new Map(), checking: false };
+  #meta: MetadataFetch = { size: null, pieces: [], requested: new Map(), senders: new Map(), checking: false };
 
   constructor(init: SessionInit, components: SessionComponents) {
     this.#init = init;
@@ -389,6 +391,7 @@ export class TorrentSession implements TorrentSessionApi {
     if (this.#info !== null || m.size === null || totalSize !== m.size || piece >= m.pieces.length) return;
     m.requested.delete(piece);
     m.pieces[piece] = data.slice();
+    m.senders.set(piece, conn.id);
     if (!m.pieces.every((p) => p !== null)) {
       this.#requestMetadata();
       return;
@@ -402,9 +405,20 @@ export class TorrentSession implements TorrentSessionApi {
       },
       () => {
         // BEP 9: the info dict did not hash to the infohash; start over.
+        const senders = new Set(m.senders.values());
         m.pieces = m.pieces.map(() => null);
+        m.senders.clear();
         m.checking = false;
         this.#emit({ type: "protocol-error", id: conn.id, message: "metadata from peers did not match the infohash (BEP 9)" });
+        // One peer sent the whole dict: it is provably lying. Ban it, or it is asked again first, forever.
+        const [only] = senders;
+        const liar = senders.size === 1 && only !== undefined ? this.#conns.get(only) : undefined;
+        if (liar !== undefined) {
+          const reason = "sent an info dict that does not match the infohash (BEP 9)";
+          if (liar.peerId !== null) this.#banned.add(liar.peerId);
+          this.#emit({ type: "peer-banned", id: liar.id, peerId: liar.peerId, reason });
+          this.#drop(liar, reason);
+        }
         this.#requestMetadata();
         this.#flushAll();
       },
@@ -413,7 +427,7 @@ export class TorrentSession implements TorrentSessionApi {
 
   #onMetadata(info: TorrentInfo): void {
     this.#info = info;
-    this.#meta = { size: info.infoBytes.length, pieces: [], requested: new Map(), checking: false };
+    this.#meta = { size: info.infoBytes.length, pieces: [], requested: new Map(), senders: new Map(), checking: false };
     this.#startEngine(info, undefined);
     this.#emit({ type: "metadata", info });
     const engine = this.#engine!;
