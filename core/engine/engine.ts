@@ -584,7 +584,7 @@ export class TorrentEngine implements PickerView {
       this.#nextRechokeMs = now + this.settings.rechokeIntervalMs;
       this.#rechokeNow();
     }
-    this.#fillAll();
+    this.#fillAll(true);
   }
 
   // ---------------------------------------------------------------------------
@@ -757,18 +757,22 @@ export class TorrentEngine implements PickerView {
     if (p !== undefined) this.#fill(p);
   }
 
-  /** Tops up every peer; peers whose requests timed out or who snub us come last. */
-  #fillAll(): void {
-    for (const p of this.#peers.values()) if (!p.timedOut && !p.snubbed) this.#fill(p);
-    for (const p of this.#peers.values()) if (p.timedOut || p.snubbed) this.#fill(p);
+  /**
+   * Tops up every peer; peers whose requests timed out or who snub us come
+   * last. Whether a choking peer we went quiet on has become useful again is
+   * re-checked only on ticks (`recheckChoked`): that check runs the picker.
+   */
+  #fillAll(recheckChoked = false): void {
+    for (const p of this.#peers.values()) if (!p.timedOut && !p.snubbed) this.#fill(p, recheckChoked);
+    for (const p of this.#peers.values()) if (p.timedOut || p.snubbed) this.#fill(p, recheckChoked);
   }
 
   /** Tops up the requests in flight to `peer` (request pipelining). */
-  #fill(peer: PeerState): void {
+  #fill(peer: PeerState, recheckChoked = true): void {
     if (this.#paused || peer.wantedFromPeer === 0) return;
     if (peer.peerChoking && peer.allowedFast.size === 0) {
       // Choked: nothing to request, but a peer we went quiet on may have become useful again.
-      if (peer.starved && pickBlocks(this, peer.picker.unchokedView, 1, this.#random, this.settings).length > 0) {
+      if (recheckChoked && peer.starved && pickBlocks(this, peer.picker.unchokedView, 1, this.#random, this.settings).length > 0) {
         peer.starved = false;
         this.#updateInterest(peer);
       }
