@@ -208,7 +208,7 @@ describe(`lying peers (seed ${baseSeed})`, () => {
 describe(`liveness: a silently stalled connection (seed ${baseSeed})`, () => {
   it("its requests are re-issued to another peer at once, and it is dropped by the idle timeout on both sides", async () => {
     const seed = baseSeed + 300;
-    const { info, whole, seedStore } = await makeTorrent(seed, 16 * 1024);
+    const { info, whole, seedStore } = await makeTorrent(seed, 16 * 1024, 6);
     const net = new Net(seed);
     const s1 = net.add(new HonestPeer("s1", net, { info }, { seedAll: true, store: seedStore(), seed: seed + 1 }));
     const s2 = net.add(new HonestPeer("s2", net, { info }, { seedAll: true, store: seedStore(), seed: seed + 2 }));
@@ -216,8 +216,11 @@ describe(`liveness: a silently stalled connection (seed ${baseSeed})`, () => {
     const [aS2, s2A] = net.connect(a, s2);
     net.connect(a, s1);
     // Wait until a has requests in flight to s2, then stall that channel silently.
-    await net.run(() => (a.session.snapshot().peers.find((p) => p.id === aS2)?.requestsInFlight ?? 0) > 0, 60_000, "requests in flight to s2");
+    // Stall early (a quarter of the pieces in), so the stranded requests matter.
+    await net.run(() => (a.session.snapshot().peers.find((p) => p.id === aS2)?.requestsInFlight ?? 0) > 0 && a.session.snapshot().verifiedCount >= info.pieceCount / 4, 60_000, "requests in flight to s2");
     const inFlight = a.session.snapshot().peers.find((p) => p.id === aS2)!.requestsInFlight;
+    const verifiedAtStall = a.session.snapshot().verifiedCount;
+    expect(verifiedAtStall).toBeLessThan(info.pieceCount / 2);
     net.stall(a, aS2);
     const stalledAt = net.timeMs;
     await net.run(() => a.complete, 120_000, "complete after the stall");
@@ -236,7 +239,7 @@ describe(`liveness: a silently stalled connection (seed ${baseSeed})`, () => {
     // Whichever end's idle timer fires first closes the channel; it names the cause.
     const timeouts = [...a.eventsOf("protocol-error").filter((e) => e.id === aS2), ...s2.eventsOf("protocol-error").filter((e) => e.id === s2A)];
     expect(timeouts.map((e) => e.message)).toContainEqual(expect.stringMatching(/^timeout: .*nothing received for \d+ ms/));
-    console.log(`[reliability] stall: ${inFlight} requests stranded, re-issued, complete ${completeAfterMs} ms after the stall, dead peer dropped after ${droppedAfterMs} ms`);
+    console.log(`[reliability] stall at ${verifiedAtStall}/${info.pieceCount} pieces: ${inFlight} requests stranded, re-issued, complete ${completeAfterMs} ms after the stall, dead peer dropped after ${droppedAfterMs} ms`);
   });
 });
 

@@ -393,11 +393,11 @@ export class Adversary implements Endpoint {
 }
 
 /** A seeded multi-file torrent and its bytes. */
-export async function makeTorrent(seed: number, pieceLength = 32 * 1024) {
+export async function makeTorrent(seed: number, pieceLength = 32 * 1024, scale = 1) {
   const r = seededRandom(seed);
   const files = [
-    { path: ["set", "a.bin"], data: r.bytes(120 * 1024 + 7) },
-    { path: ["set", "sub", "b.bin"], data: r.bytes(260 * 1024 + 123) },
+    { path: ["set", "a.bin"], data: r.bytes(scale * 120 * 1024 + 7) },
+    { path: ["set", "sub", "b.bin"], data: r.bytes(scale * 260 * 1024 + 123) },
     { path: ["set", "c.txt"], data: r.bytes(5000) },
   ];
   const info = await createTorrentFromBytes("set", files, pieceLength);
