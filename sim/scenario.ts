@@ -2,6 +2,7 @@
 // capacity distributions (homogeneous, a few classes, heavy-tailed), arrivals
 // (flash crowd or Poisson), departures (leave on completion or seed on),
 // free-riders, and switches for the algorithms under test.
+import type { FullSettings } from "../core/engine/settings.ts";
 import type { Random } from "../core/random.ts";
 
 export type CapacityModel = "homogeneous" | "classes" | "heavy-tailed";
@@ -51,6 +52,8 @@ export interface SimConfig {
   readonly maxSimS: number;
   /** Sample availability every this many virtual seconds. */
   readonly sampleEveryS: number;
+  /** Engine settings for every peer (experiments: e.g. { releaseIdleSlots: false }). */
+  readonly engine: Partial<FullSettings>;
 }
 
 export const KiB = 1024;
@@ -80,6 +83,7 @@ export const defaultSimConfig: SimConfig = {
   tickMs: 1000,
   maxSimS: 3600,
   sampleEveryS: 1,
+  engine: {},
 };
 
 /** Named scenarios for `npm run sim -- --scenario NAME`. */

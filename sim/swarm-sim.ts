@@ -128,7 +128,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
   const clock = { nowMs: (): number => nowMs };
   const stepMs = cfg.stepMs;
 
-  const common: Partial<FullSettings> = { pieceSelection: cfg.pieceSelection };
+  const common: Partial<FullSettings> = { ...cfg.engine, pieceSelection: cfg.pieceSelection };
   // Choker off: every interested peer is unchoked (no tit-for-tat, no optimistic rotation needed).
   const settingsFor = (freeRider: boolean): FullSettings =>
     resolveSettings({

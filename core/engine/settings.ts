@@ -20,9 +20,11 @@ export const defaultEngineSettings: EngineSettings = {
   seedChoking: "fastest-upload",
   // Cohen 2003: random first piece(s) until a few are complete.
   randomFirstPieces: 4,
-  // Cover ~3 s of the peer's rate with requests in flight (libtorrent's
-  // request_queue_time is 3 s); Cohen keeps about 5 in flight.
-  requestQueueTargetMs: 3_000,
+  // Cover 0.8 s of the peer's rate with requests in flight (libtorrent's
+  // request_queue_time is 3 s; Cohen keeps about 5 in flight). Shorter queues
+  // lock fewer pieces at one peer: in the simulator, 100 peers x 1,000 pieces
+  // went from ratio 1.24 (3 s) to 1.16 (1 s) to 1.13 (0.8 s) to 1.12 (0.5 s).
+  requestQueueTargetMs: 800,
   minRequestsInFlight: 2,
   maxRequestsInFlight: 250,
   requestTimeoutMs: 20_000,
