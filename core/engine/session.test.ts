@@ -203,6 +203,26 @@ describe("TorrentSession over in-memory pipes", () => {
     expect(a.session.snapshot().peers.map((p) => p.id)).toEqual(["to-seed"]);
   });
 
+  it("skipping a file downloads only the pieces other files need, and reports completion", async () => {
+    const { info, whole, seedStore } = await makeTorrent(4);
+    const net = new Net(13);
+    const seed = net.add("seed", info, info, seedStore(), true, 30);
+    const a = net.add("a", info, info, new MemoryStore(), false, 31);
+    a.session.setFilePriority(1, "skip"); // album/sub/b.bin, the big one
+    net.connect(a, seed);
+    await net.run(() => a.events.some((e) => e.type === "completed"), 60_000);
+    const b = info.files[1]!;
+    const firstOnlyB = Math.ceil(b.offset / info.pieceLength);
+    const lastOnlyB = Math.floor((b.offset + b.length) / info.pieceLength) - 1;
+    for (let i = 0; i < info.pieceCount; i++) {
+      const onlyB = i >= firstOnlyB && i <= lastOnlyB;
+      expect([i, a.store.pieces.has(i)]).toEqual([i, !onlyB]);
+      const p = a.store.pieces.get(i);
+      if (p) expect(bytesEqual(p, whole.subarray(i * info.pieceLength, i * info.pieceLength + p.length))).toBe(true);
+    }
+    expect(a.session.snapshot().complete).toBe(true);
+  });
+
   it("pauses with a storage-error event when the store is full, keeping what it stored", async () => {
     const { info, seedStore } = await makeTorrent(3);
     const net = new Net(9);
