@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 // The page against the TransferManager contract: a manager of the test's own
 // that records calls and lets the test publish TransferView projections.
-import { act, cleanup, fireEvent, render, screen, within } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { App } from "./App.tsx";
 import { SwarmProvider } from "./state/context.tsx";
@@ -11,6 +11,7 @@ import type { StorageUsage, TransferManager, TransferView } from "./swarm/types.
 afterEach(() => {
   cleanup();
   window.location.hash = "";
+  localStorage.clear();
 });
 
 class RecordingManager implements TransferManager {
@@ -43,6 +44,9 @@ class RecordingManager implements TransferManager {
   }
   setFilePriority(infoHash: string, fileIndex: number, priority: string) {
     this.calls.push(`priority ${infoHash} ${fileIndex} ${priority}`);
+  }
+  setUploadLimit(bytesPerS: number | null) {
+    this.calls.push(`uploadLimit ${bytesPerS}`);
   }
   async fileBlob(infoHash: string, fileIndex: number): Promise<Blob> {
     this.calls.push(`fileBlob ${infoHash} ${fileIndex}`);
@@ -129,6 +133,62 @@ describe("<App>", () => {
     expect(alert.textContent).toContain("This share link cannot be opened");
     expect(alert.textContent).toContain("Not a SwarmDrop link");
     disconnect();
+  });
+
+  it("opens a new link in the same page when the fragment changes", async () => {
+    const manager = new RecordingManager();
+    const { disconnect } = renderApp(manager);
+    expect(manager.calls.filter((c) => c.startsWith("open"))).toEqual([]);
+    const link = `magnet:?xt=urn:btih:${hash}&dn=holiday`;
+    window.location.hash = `#${link}`;
+    await waitFor(() => expect(manager.calls).toContain(`open ${link}`));
+    disconnect();
+  });
+
+  it("caps each transfer's upload from the “Upload limit (KiB/s)” field, remembers it across reloads, and explains bad input", () => {
+    const manager = new RecordingManager();
+    const first = renderApp(manager);
+    const field = screen.getByLabelText("Upload limit (KiB/s)") as HTMLInputElement;
+    expect(field.value).toBe("");
+    expect(manager.calls.filter((c) => c.startsWith("uploadLimit"))).toEqual([]);
+
+    fireEvent.change(field, { target: { value: "512" } });
+    expect(manager.calls.filter((c) => c.startsWith("uploadLimit"))).toEqual(["uploadLimit 524288"]);
+    expect(screen.queryByRole("alert")).toBeNull();
+    expect(field.getAttribute("aria-invalid")).toBe("false");
+
+    fireEvent.change(field, { target: { value: "-5" } });
+    expect(screen.getByRole("alert").textContent).toMatch(/cannot be negative/);
+    expect(field.getAttribute("aria-invalid")).toBe("true");
+    fireEvent.change(field, { target: { value: "fast" } });
+    expect(screen.getByRole("alert").textContent).toMatch(/“fast” is not a number/);
+    fireEvent.change(field, { target: { value: "0" } });
+    expect(screen.getByRole("alert").textContent).toMatch(/at least 1 KiB\/s/);
+    // Bad input leaves the limit that was applied alone.
+    expect(manager.calls.filter((c) => c.startsWith("uploadLimit"))).toEqual(["uploadLimit 524288"]);
+
+    fireEvent.change(field, { target: { value: "1.5" } });
+    expect(screen.queryByRole("alert")).toBeNull();
+    expect(manager.calls.at(-1)).toBe("uploadLimit 1536");
+    first.disconnect();
+    first.unmount();
+
+    // A reload: the limit is applied to the new page's transfers before any starts, and shown.
+    const reloaded = new RecordingManager();
+    const second = renderApp(reloaded);
+    expect(reloaded.calls).toContain("uploadLimit 1536");
+    const again = screen.getByLabelText("Upload limit (KiB/s)") as HTMLInputElement;
+    expect(again.value).toBe("1.5");
+
+    fireEvent.change(again, { target: { value: "" } });
+    expect(reloaded.calls.at(-1)).toBe("uploadLimit null");
+    second.disconnect();
+    second.unmount();
+    const third = new RecordingManager();
+    const last = renderApp(third);
+    expect(third.calls.filter((c) => c.startsWith("uploadLimit"))).toEqual([]);
+    expect((screen.getByLabelText("Upload limit (KiB/s)") as HTMLInputElement).value).toBe("");
+    last.disconnect();
   });
 
   it("shows a transfer as a named region with progress, files and a Save button for complete files", async () => {

@@ -1,4 +1,4 @@
-// The page: header with storage use, page-wide notices, the drop zone and link
+// The page: header with the upload limit and storage use, page-wide notices, the drop zone and link
 // field, then one card per transfer. A link in the URL fragment is opened on
 // load and whenever the fragment changes.
 import { useEffect } from "react";
@@ -7,6 +7,7 @@ import { DropZone } from "./ui/DropZone.tsx";
 import { Notices, Unsupported } from "./ui/Notices.tsx";
 import { StorageBar } from "./ui/StorageBar.tsx";
 import { PendingShareCard, TransferCard } from "./ui/TransferCard.tsx";
+import { UploadLimit } from "./ui/UploadLimit.tsx";
 
 function useOpenFragment(): void {
   const store = useSwarmStore();
@@ -59,7 +60,10 @@ export function App() {
           <img src="/favicon.svg" alt="" width={28} height={28} />
           <h1>SwarmDrop</h1>
         </div>
-        <StorageBar />
+        <div className="header-tools">
+          {unsupportedReason ? null : <UploadLimit />}
+          <StorageBar />
+        </div>
       </header>
       <main className="page">
         <p className="tagline">Share files straight from your browser. Everyone who opens the link downloads from you and from each other.</p>

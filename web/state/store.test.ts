@@ -14,6 +14,7 @@ function manager(overrides: Partial<TransferManager>): TransferManager {
     pause: unused,
     resume: unused,
     setFilePriority: unused,
+    setUploadLimit: unused,
     fileBlob: unused,
     zipStream: unused,
     streamUrl: unused,

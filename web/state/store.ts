@@ -48,6 +48,8 @@ export interface UiSlice {
   readonly notices: readonly Notice[];
   readonly storage: StorageUsage | null;
   readonly unsupportedReason: string | null;
+  /** The upload cap of each transfer (bytes/s), remembered across reloads; null for none. */
+  readonly uploadLimitBytesPerS: number | null;
 }
 
 export interface SwarmActions {
@@ -60,6 +62,8 @@ export interface SwarmActions {
   pause(infoHash: string): void;
   resume(infoHash: string): void;
   setFilePriority(infoHash: string, fileIndex: number, priority: "skip" | "normal" | "high"): void;
+  /** Caps each transfer's upload (bytes/s, above 0) or lifts the cap (null); applied at once and remembered. */
+  setUploadLimit(bytesPerS: number | null): void;
   refreshStorage(): Promise<void>;
   notify(kind: NoticeKind, title: string, message: string): void;
   dismissNotice(id: number): void;
@@ -97,13 +101,42 @@ const createTransfersSlice = (): TransfersSlice => ({
 
 const createSharesSlice = (): SharesSlice => ({ pendingShares: [] });
 
-const createUiSlice = (manager: TransferManager): UiSlice => ({
+const createUiSlice = (manager: TransferManager, uploadLimitBytesPerS: number | null): UiSlice => ({
   notices: [],
   storage: null,
   unsupportedReason: manager.unsupportedReason,
+  uploadLimitBytesPerS,
 });
 
-function createActions(set: SetState, get: GetState, manager: TransferManager): SwarmActions {
+/** Where settings are remembered (localStorage in the page). */
+export type SettingsStorage = Pick<Storage, "getItem" | "setItem" | "removeItem">;
+
+export const uploadLimitKey = "swarmdrop.uploadLimitBytesPerS";
+
+function validLimit(value: number | null): value is number {
+  return value !== null && Number.isFinite(value) && value > 0;
+}
+
+function readUploadLimit(settings: SettingsStorage | null): number | null {
+  try {
+    const text = settings?.getItem(uploadLimitKey) ?? null;
+    const value = text === null ? null : Number(text);
+    return validLimit(value) ? value : null;
+  } catch {
+    // Storage refused (privacy mode): no remembered limit.
+    return null;
+  }
+}
+
+function defaultSettings(): SettingsStorage | null {
+  try {
+    return typeof localStorage === "undefined" ? null : localStorage;
+  } catch {
+    return null;
+  }
+}
+
+function createActions(set: SetState, get: GetState, manager: TransferManager, settings: SettingsStorage | null): SwarmActions {
   let nextId = 1;
   let lastStoredBytes = 0;
   let lastStorageReadMs = 0;
@@ -177,6 +210,22 @@ function createActions(set: SetState, get: GetState, manager: TransferManager): 
     setFilePriority(infoHash, fileIndex, priority) {
       manager.setFilePriority(infoHash, fileIndex, priority);
     },
+    setUploadLimit(bytesPerS) {
+      const value = validLimit(bytesPerS) ? bytesPerS : null;
+      try {
+        manager.setUploadLimit(value);
+      } catch (error) {
+        actions.notify("error", "Could not set the upload limit", messageOf(error));
+        return;
+      }
+      set({ uploadLimitBytesPerS: value });
+      try {
+        if (value === null) settings?.removeItem(uploadLimitKey);
+        else settings?.setItem(uploadLimitKey, String(value));
+      } catch {
+        // Not remembered across reloads; it applies to this page all the same.
+      }
+    },
     async refreshStorage() {
       try {
         const storage = await manager.storageUsage();
@@ -236,19 +285,24 @@ export function defaultShareName(files: readonly SharedFile[]): string {
 export interface SwarmStoreOptions {
   /** How often storage usage is re-read while transfers change (ms). */
   readonly storageRefreshMs?: number;
+  /** Where settings (the upload limit) are remembered; localStorage by default, null for nowhere. */
+  readonly settings?: SettingsStorage | null;
 }
 
 export function createSwarmStore(manager: TransferManager, options: SwarmStoreOptions = {}): SwarmStore {
   const storageRefreshMs = options.storageRefreshMs ?? 5_000;
+  const settings = options.settings === undefined ? defaultSettings() : options.settings;
   const store = createStore<SwarmState>()((set, get) => ({
     ...createTransfersSlice(),
     ...createSharesSlice(),
-    ...createUiSlice(manager),
+    ...createUiSlice(manager, readUploadLimit(settings)),
     manager,
-    actions: createActions(set, get, manager),
+    actions: createActions(set, get, manager, settings),
   }));
   const connect = (): (() => void) => {
-    const { actions } = store.getState();
+    const { actions, uploadLimitBytesPerS } = store.getState();
+    // The remembered limit holds for every transfer, including those resumed on load.
+    if (uploadLimitBytesPerS !== null && manager.unsupportedReason === null) actions.setUploadLimit(uploadLimitBytesPerS);
     const unsubscribe = manager.subscribe((list) => actions.receiveTransfers(list));
     void actions.refreshStorage();
     const timer = setInterval(() => void actions.refreshStorage(), storageRefreshMs);

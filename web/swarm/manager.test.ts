@@ -17,11 +17,22 @@ afterEach(() => {
   for (const m of managers.splice(0)) m.close();
 });
 
-function manager(kv: Kv, trackers: string[] = []): SwarmTransferManager {
+/** Upload limits each real session was given, by infohash, in order. */
+type LimitLog = Map<string, (number | null)[]>;
+
+function manager(kv: Kv, trackers: string[] = [], limits: LimitLog = new Map()): SwarmTransferManager {
   const m = new SwarmTransferManager(
     { origin: "http://localhost:8000", defaultTrackers: trackers, unsupportedReason: null, tickIntervalMs: 50, projectionIntervalMs: 50 },
     {
-      createSession: (init, components) => new TorrentSession(init, components),
+      createSession: (init, components) => {
+        const session = new TorrentSession(init, components);
+        const apply = session.setUploadLimit.bind(session);
+        session.setUploadLimit = (bytesPerS) => {
+          limits.set(init.infoHash, [...(limits.get(init.infoHash) ?? []), bytesPerS]);
+          apply(bytesPerS);
+        };
+        return session;
+      },
       kv,
       createSocket: (): WebSocketLike => {
         throw new Error("no network in this test");
@@ -184,6 +195,24 @@ describe("SwarmTransferManager", () => {
     const bad = await viewOf(reloaded, info.infoHash);
     expect(bad.status).toBe("error");
     expect(bad.message).toMatch(/stored torrent data is damaged/);
+  });
+
+  it("applies the upload limit to every running transfer and to those started later, and refuses a bad one", async () => {
+    const limits: LimitLog = new Map();
+    const m = manager(memoryKv(), [], limits);
+    const first = await m.share([{ file: fileOf(b, "b.txt"), path: "b.txt" }]);
+    expect(limits.get(first)).toBeUndefined();
+    m.setUploadLimit(256 * 1024);
+    expect(limits.get(first)).toEqual([262_144]);
+    const info = await createTorrentFromBytes("later", [{ path: ["later.bin"], data: bytes(5000, 9) }]);
+    const later = await m.open({ torrentFile: new File([encodeTorrentFile(info, { announce: [] }) as Uint8Array<ArrayBuffer>], "later.torrent") });
+    expect(limits.get(later)).toEqual([262_144]);
+    m.setUploadLimit(null);
+    expect(limits.get(first)).toEqual([262_144, null]);
+    expect(limits.get(later)).toEqual([262_144, null]);
+    expect(() => m.setUploadLimit(-1)).toThrow(RangeError);
+    expect(() => m.setUploadLimit(Number.NaN)).toThrow(RangeError);
+    expect(limits.get(first)).toEqual([262_144, null]);
   });
 
   it("pauses, resumes and removes a transfer with everything it stored", async () => {

@@ -151,6 +151,8 @@ export class SwarmTransferManager implements TransferManager {
   /** Resolves when stored transfers have been resumed. */
   readonly ready: Promise<void>;
   #closed = false;
+  /** Applied to every session, including those started later (setUploadLimit). */
+  #uploadLimitBytesPerS: number | null = null;
 
   constructor(init: ManagerInit, components: ManagerComponents) {
     this.#c = components;
@@ -222,6 +224,7 @@ export class SwarmTransferManager implements TransferManager {
         transport,
       },
     );
+    if (this.#uploadLimitBytesPerS !== null) session.setUploadLimit(this.#uploadLimitBytesPerS);
     const t: Transfer = {
       infoHash: record.infoHash,
       name: info?.name ?? record.name,
@@ -541,6 +544,12 @@ export class SwarmTransferManager implements TransferManager {
     } catch {
       // The flag is a convenience; the transfer goes on.
     }
+  }
+
+  setUploadLimit(bytesPerS: number | null): void {
+    if (bytesPerS !== null && !(Number.isFinite(bytesPerS) && bytesPerS > 0)) throw new RangeError(`an upload limit is a number of bytes/s above 0, or null for none; got ${bytesPerS}`);
+    this.#uploadLimitBytesPerS = bytesPerS;
+    for (const t of this.#transfers.values()) if (!t.destroyed) t.session.setUploadLimit(bytesPerS);
   }
 
   setFilePriority(infoHash: string, fileIndex: number, priority: FilePriority): void {

@@ -97,6 +97,12 @@ export interface TransferManager {
   /** A URL a <video>/<audio> element can play while downloading; the picker follows the playhead. */
   streamUrl(infoHash: string, fileIndex: number): Promise<string>;
   storageUsage(): Promise<StorageUsage>;
+  /**
+   * Caps the upload of each transfer, running now or started later, to this many
+   * bytes/s (the session's own rate limiter); null lifts the cap.
+   * Throws RangeError unless null or a finite number above 0.
+   */
+  setUploadLimit(bytesPerS: number | null): void;
   /** Called with the full list of transfers, throttled (about 4 times a second). */
   subscribe(listener: (transfers: readonly TransferView[]) => void): () => void;
   /** Reason the browser cannot run SwarmDrop (no WebRTC, no IndexedDB), or null. */
