@@ -9,7 +9,8 @@ import { encodeTorrentFile, createTorrentFromBytes } from "../../core/metainfo.t
 import { memoryKv, type Kv } from "../adapters/piece-store.ts";
 import type { WebSocketLike } from "../adapters/tracker-client.ts";
 import { inThreadRunner } from "./hashing.ts";
-import { SwarmTransferManager, type SwarmPeer } from "./manager.ts";
+import { storageFault, SwarmTransferManager, type SwarmPeer } from "./manager.ts";
+import { StorageFullError } from "../../core/engine/session-types.ts";
 import type { TransferView } from "./types.ts";
 
 const managers: SwarmTransferManager[] = [];
@@ -227,5 +228,25 @@ describe("SwarmTransferManager", () => {
     await m.remove(infoHash);
     expect(m.views()).toEqual([]);
     expect(await kv.keysWithPrefix("")).toEqual([]);
+  });
+});
+
+describe("storageFault", () => {
+  it("words a full store as full, keeping the session's account of what is kept", () => {
+    const full = new StorageFullError("3.6 MiB of this transfer are kept in browser storage; free some space and resume");
+    expect(storageFault(full, `storage is full: ${full.message}`)).toEqual({ kind: "storage-full", message: `storage is full: ${full.message}` });
+    const quota = new DOMException("The quota has been exceeded.", "QuotaExceededError");
+    expect(storageFault(quota, `storing piece 3 failed: ${String(quota)}`).kind).toBe("storage-full");
+  });
+
+  it("says any other failure is a storage failure with the browser's reason and that Resume retries, never that space is short", () => {
+    const closed = new DOMException("The connection was closed.", "AbortError");
+    const f = storageFault(closed, `storing piece 7 failed: ${String(closed)}`);
+    expect(f.kind).toBe("storage-failed");
+    expect(f.message).toBe("saving a downloaded piece in browser storage failed (AbortError: The connection was closed). Press Resume to try again");
+    expect(f.message).not.toMatch(/full|space|kept|nothing is lost/i);
+    // Without the thrown error, the session's own text decides.
+    expect(storageFault(undefined, "storing piece 7 failed: AbortError: The connection was closed.")).toEqual(f);
+    expect(storageFault(undefined, "storage is full: browser storage is full").kind).toBe("storage-full");
   });
 });

@@ -35,7 +35,7 @@ import { infoFromBytes, parseTorrentFile, pieceSize, type TorrentInfo } from "..
 import { seededRandom } from "../../core/random.ts";
 import type { DataPeer } from "../adapters/peer-transport.ts";
 import { PeerTransport } from "../adapters/peer-transport.ts";
-import { estimateStorage, StoredPieceStore, TransferDb, type Kv, type TransferRecord } from "../adapters/piece-store.ts";
+import { estimateStorage, isQuotaError, StoredPieceStore, TransferDb, type Kv, type TransferRecord } from "../adapters/piece-store.ts";
 import { TrackerSocketPool } from "../adapters/socket-pool.ts";
 import { TrackerClient, TrackerUrlError, type SignalingPeer, type WebSocketLike } from "../adapters/tracker-client.ts";
 import { hashFiles, planTorrent, windowPieces, type HashRunner } from "./hashing.ts";
@@ -108,6 +108,8 @@ interface Transfer {
   userPaused: boolean;
   /** A fault the user should read (storage full, a tracker problem is in TrackerView). */
   fault: string | null;
+  /** What kind of storage fault paused the transfer, when one did (the UI words each its own way). */
+  faultKind: StorageFaultKind | null;
   error: string | null;
   readonly history: SpeedSample[];
   readonly blobUrls: string[];
@@ -123,15 +125,45 @@ function fullBitfield(pieceCount: number): Uint8Array {
   return bits;
 }
 
+export type StorageFaultKind = "storage-full" | "storage-failed";
+
+function reasonOf(err: unknown): string {
+  if (err === null) return "the browser gave no reason";
+  if (err instanceof Error || (typeof DOMException !== "undefined" && err instanceof DOMException)) {
+    const e = err as Error;
+    return e.name && e.name !== "Error" ? `${e.name}: ${e.message}` : e.message;
+  }
+  return String(err);
+}
+
+/**
+ * The words for a piece write that failed and paused the transfer. Only a full
+ * store (StorageFullError, QuotaExceededError) keeps what is stored and asks for
+ * space; any other failure (e.g. IndexedDB's "AbortError: The connection was
+ * closed" after the site's data was cleared) says storage failed, with the
+ * browser's reason, and that Resume tries again.
+ * `error` is what the store threw (undefined when unknown); `sessionMessage` the session's event text.
+ */
+export function storageFault(error: unknown, sessionMessage: string): { readonly kind: StorageFaultKind; readonly message: string } {
+  const full = error === undefined ? /\bstorage is full\b/i.test(sessionMessage) : error instanceof StorageFullError || isQuotaError(error);
+  if (full) return { kind: "storage-full", message: sessionMessage };
+  const reason = error === undefined ? sessionMessage.replace(/^storing piece \d+ failed:\s*/i, "") : reasonOf(error);
+  return { kind: "storage-failed", message: `saving a downloaded piece in browser storage failed (${reason.replace(/[.\s]+$/, "")}). Press Resume to try again` };
+}
+
 /** Reads from the dropped files when this page has them, else from storage; writes go to storage. */
 class TransferStore implements PieceStore {
-  constructor(private readonly t: { seedSource: BlobPieceStore | null; readonly stored: StoredPieceStore }) {}
+  constructor(private readonly t: { seedSource: BlobPieceStore | null; readonly stored: StoredPieceStore; lastWriteError: unknown }) {}
   read(index: PieceIndex, offset: number, length: number): Promise<Uint8Array> {
     if (this.t.seedSource !== null) return this.t.seedSource.read(index, offset, length);
     return this.t.stored.read(index, offset, length);
   }
   write(index: PieceIndex, data: Uint8Array): Promise<void> {
-    return this.t.stored.write(index, data);
+    return this.t.stored.write(index, data).catch((err: unknown) => {
+      // Kept for the wording of the session's storage-error event, which has only text.
+      this.t.lastWriteError = err;
+      throw err;
+    });
   }
 }
 
@@ -213,7 +245,7 @@ export class SwarmTransferManager implements TransferManager {
     const seedSource = info !== null && seedBlobs !== null ? new BlobPieceStore(seedBlobs, info) : null;
     if (info !== null && seedSource !== null) verified = fullBitfield(info.pieceCount);
     const transport = new PeerTransport();
-    const holder: { seedSource: BlobPieceStore | null; stored: StoredPieceStore } = { seedSource, stored };
+    const holder: { seedSource: BlobPieceStore | null; stored: StoredPieceStore; lastWriteError: unknown } = { seedSource, stored, lastWriteError: undefined };
     const seedWord = new Uint32Array(this.#c.randomBytes(4).buffer.slice(0, 4))[0]!;
     const session = this.#c.createSession(
       { infoHash: record.infoHash, localPeerId: this.#peerId, info, verified },
@@ -245,6 +277,7 @@ export class SwarmTransferManager implements TransferManager {
       priorities: info === null ? [] : info.files.map(() => "normal"),
       userPaused: record.paused,
       fault: null,
+      faultKind: null,
       error: null,
       history: [],
       blobUrls: [],
@@ -259,7 +292,7 @@ export class SwarmTransferManager implements TransferManager {
         session.removeConnection(id);
       },
     });
-    t.unsubscribe = session.subscribe((event) => this.#onSessionEvent(t, event));
+    t.unsubscribe = session.subscribe((event) => this.#onSessionEvent(t, event, holder));
     if (record.paused) session.pause();
     this.#transfers.set(record.infoHash, t);
     for (const url of record.trackers) this.#addTracker(t, url);
@@ -321,7 +354,7 @@ export class SwarmTransferManager implements TransferManager {
     t.session.addConnection(id, direction);
   }
 
-  #onSessionEvent(t: Transfer, event: SessionEvent): void {
+  #onSessionEvent(t: Transfer, event: SessionEvent, holder: { lastWriteError: unknown }): void {
     switch (event.type) {
       case "metadata": {
         if (t.info !== null) return;
@@ -339,9 +372,13 @@ export class SwarmTransferManager implements TransferManager {
       case "completed":
         for (const c of t.clients) c.completed();
         return;
-      case "storage-error":
-        t.fault = event.message;
+      case "storage-error": {
+        const fault = storageFault(holder.lastWriteError, event.message);
+        holder.lastWriteError = undefined;
+        t.fault = fault.message;
+        t.faultKind = fault.kind;
         return;
+      }
       default:
         return;
     }
@@ -531,6 +568,7 @@ export class SwarmTransferManager implements TransferManager {
     const t = this.#get(infoHash);
     t.userPaused = false;
     t.fault = null;
+    t.faultKind = null;
     t.session.resume();
     for (const c of t.clients) c.announceNow();
     void this.#saveFlags(t);
@@ -699,6 +737,7 @@ export class SwarmTransferManager implements TransferManager {
       name: t.name,
       status: statusOf(t, s),
       message: t.error ?? t.fault ?? null,
+      ...(t.error === null && t.faultKind !== null ? { fault: t.faultKind } : {}),
       shareLink: `${base}/#${link}`,
       hashing: null,
       totalBytes: s.totalBytes,

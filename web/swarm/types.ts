@@ -49,6 +49,12 @@ export interface TransferView {
   readonly status: TransferStatus;
   /** Human-readable reason when status is "error" or "paused" by a fault (storage full, ...). */
   readonly message: string | null;
+  /**
+   * Set when a failed piece write paused the transfer: "storage-full" (quota; what
+   * is stored is kept, free space then Resume) or "storage-failed" (any other
+   * storage error; `message` gives the browser's reason and says Resume retries).
+   */
+  readonly fault?: "storage-full" | "storage-failed";
   /** `<origin>/#magnet:?xt=urn:btih:<hex>&dn=<name>&tr=<ws url>` */
   readonly shareLink: string;
   readonly hashing: { readonly doneBytes: number; readonly totalBytes: number } | null;

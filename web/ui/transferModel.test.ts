@@ -25,6 +25,18 @@ describe("transferMessages", () => {
       "Paused: storage is full: 3.6 MiB of this transfer are kept; free space and resume.",
     );
   });
+  it("says a storage failure other than a full store failed, with the browser's reason, and that Resume retries, not that space is short", () => {
+    const message = "saving a downloaded piece in browser storage failed (AbortError: The connection was closed). Press Resume to try again";
+    const [text] = texts({ status: "paused", message, fault: "storage-failed" });
+    expect(text).toBe(`Paused: ${message}.`);
+    expect(text).not.toMatch(/Nothing is lost|Free some space|kept/);
+    // A full store keeps its wording when the manager marks it so.
+    expect(texts({ status: "paused", message: "storage is full: browser storage is full", fault: "storage-full" })[0]).toMatch(/Nothing is lost: the pieces already stored are kept\. Free some space, then press Resume\.$/);
+    // A paused transfer with some other note does not blame storage space either.
+    expect(texts({ status: "paused", message: "could not keep a copy of “x” in browser storage (UnknownError); it is seeded while this page stays open" })[0]).toBe(
+      "Paused: could not keep a copy of “x” in browser storage (UnknownError); it is seeded while this page stays open. Press Resume to try again.",
+    );
+  });
   it("counts banned peers in words", () => {
     expect(texts({ status: "seeding", peers: [{}] as unknown as TransferView["peers"], bannedPeerCount: 1 })).toEqual([
       "1 peer sent corrupt data and was banned. Bad pieces were thrown away and fetched again from others.",

@@ -51,22 +51,25 @@ function withStop(text: string): string {
   return /[.!?)]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`;
 }
 
+/** Only a full store keeps what is stored and asks for space; other storage failures must not claim so. */
+function pausedMessage(view: TransferView): TransferMessage {
+  const message = view.message;
+  if (!message) return { kind: "info", text: "Paused. Press Resume to continue." };
+  const full = view.fault === "storage-full" || (view.fault === undefined && /\b(storage is full|quota)\b/i.test(message));
+  if (!full) return { kind: "warning", text: /\bresume\b/i.test(message) ? `Paused: ${withStop(message)}` : `Paused: ${withStop(message)} Press Resume to try again.` };
+  return {
+    kind: "warning",
+    // The manager may already say what is kept; say it once.
+    text: /\bkept\b|nothing is lost/i.test(message)
+      ? `Paused: ${withStop(message)}`
+      : `Paused: ${withStop(message)} Nothing is lost: the pieces already stored are kept. Free some space, then press Resume.`,
+  };
+}
+
 export function transferMessages(view: TransferView, nowMs: number): TransferMessage[] {
   const out: TransferMessage[] = [];
   if (view.status === "error") out.push({ kind: "error", text: view.message ? withStop(view.message) : "This transfer stopped because of an error." });
-  if (view.status === "paused") {
-    out.push(
-      view.message
-        ? {
-            kind: "warning",
-            // The manager may already say what is kept; say it once.
-            text: /\bkept\b|nothing is lost/i.test(view.message)
-              ? `Paused: ${withStop(view.message)}`
-              : `Paused: ${withStop(view.message)} Nothing is lost: the pieces already stored are kept. Free some space, then press Resume.`,
-          }
-        : { kind: "info", text: "Paused. Press Resume to continue." },
-    );
-  }
+  if (view.status === "paused") out.push(pausedMessage(view));
   if (view.status !== "error" && view.status !== "paused" && view.message) out.push({ kind: "warning", text: withStop(view.message) });
   for (const tracker of view.trackers) {
     const m = trackerMessage(tracker, nowMs);
