@@ -7,11 +7,13 @@
 //     and a progressbar "<name> progress" whose aria-valuenow runs 0-100
 //   - for the swarm benchmark: a number field labelled "Upload limit (KiB/s)"
 //     driving SwarmDrop's own rate limiter (session.setUploadLimit)
-// Files too big for Playwright are built in the page (bench/pages/app-driver.ts)
-// and handed to the input through a DataTransfer, as a drop would.
+// Input files are generated on disk (bench/files.ts) and set on the input by
+// path; bench/pages/app-driver.ts, injected into each page, times the UI.
+import { errors } from "@playwright/test";
 import type { Locator, Page } from "@playwright/test";
 import type { FluidPeer } from "../core/fluid-bound.ts";
 import type { BenchBrowser, HeapPeaks, HeapSampler } from "./harness.ts";
+import type { PatternFiles } from "./files.ts";
 import { closePage, NotAvailableError, sampleHeap } from "./harness.ts";
 import type { MemoryMeasurement, SwarmMeasurement, TransferMeasurement } from "./ratios.ts";
 
@@ -20,6 +22,8 @@ export interface AppTarget {
   origin: string;
   /** URL of bench/pages/app-driver.ts on the bench's static server. */
   driverUrl: string;
+  /** Where the input files are written. */
+  files: PatternFiles;
 }
 
 const addFilesLabel = "Add files";
@@ -37,8 +41,10 @@ async function attached(locator: Locator, what: string, timeoutMs = uiWaitMs): P
   try {
     await locator.first().waitFor({ state: "attached", timeout: timeoutMs });
     return locator.first();
-  } catch {
-    throw new NotAvailableError(`not available yet: the app shows no ${what} within ${timeoutMs / 1000} s`);
+  } catch (err) {
+    // Only a timeout means the UI lacks it; a crashed or closed page is a failure of its own.
+    if (err instanceof errors.TimeoutError) throw new NotAvailableError(`not available yet: the app shows no ${what} within ${timeoutMs / 1000} s`);
+    throw err;
   }
 }
 
@@ -73,9 +79,11 @@ interface Shared {
 }
 
 /** Adds a generated file through "Add files"; resolves when "Share link" holds the link. */
-async function shareFile(page: Page, init: { name: string; sizeBytes: number; seed: number }, timeoutMs: number): Promise<Shared> {
+async function shareFile(page: Page, files: PatternFiles, init: { name: string; sizeBytes: number; seed: number }, timeoutMs: number): Promise<Shared> {
   const input = await attached(page.getByLabel(addFilesLabel, { exact: true }), `file input labelled "${addFilesLabel}"`);
-  const { startEpochMs } = await input.evaluate((el, a) => window.swarmBenchApp!.addPatternFile(el as HTMLInputElement, a), init);
+  const path = files.path(init.name, init.sizeBytes, init.seed);
+  const startEpochMs = nodeEpochMs();
+  await input.setInputFiles(path);
   const region = await attached(page.getByRole("region", { name: init.name, exact: true }), `transfer region named "${init.name}"`);
   const field = await attached(region.getByRole("textbox", { name: shareLinkName, exact: true }), `"${shareLinkName}" field`, timeoutMs);
   const got = await field.evaluate((el, a) => window.swarmBenchApp!.waitForValue(el as HTMLInputElement, a), { timeoutMs });
@@ -116,7 +124,7 @@ export async function measureAppTransfer(
   const seeder = await openApp(bb, target, target.origin, init.withHeap);
   let downloader: { page: Page; heap: HeapSampler | null } | null = null;
   try {
-    const shared = await shareFile(seeder.page, { name, sizeBytes: init.sizeBytes, seed: init.seed }, timeoutMs);
+    const shared = await shareFile(seeder.page, target.files, { name, sizeBytes: init.sizeBytes, seed: init.seed }, timeoutMs);
     const startEpochMs = nodeEpochMs();
     downloader = await openApp(bb, target, shared.link, init.withHeap);
     const done = await waitComplete(downloader.page, name, timeoutMs);
@@ -131,6 +139,9 @@ export async function measureAppTransfer(
       downloaderHeap,
     };
   } finally {
+    // Samplers loop until stopped: stop them whatever happened, or the run never exits.
+    await downloader?.heap?.stop().catch(() => undefined);
+    await seeder.heap?.stop().catch(() => undefined);
     if (downloader) await closePage(downloader.page);
     await closePage(seeder.page);
   }
@@ -162,7 +173,7 @@ export async function measureAppMemory(bb: BenchBrowser, target: AppTarget, size
 export async function measureAppShare(bb: BenchBrowser, target: AppTarget, sizeBytes: number): Promise<TransferMeasurement> {
   const { page } = await openApp(bb, target, target.origin);
   try {
-    const shared = await shareFile(page, { name: `bench-share-${sizeBytes}.bin`, sizeBytes, seed: 5 }, 30 * 60_000);
+    const shared = await shareFile(page, target.files, { name: `bench-share-${sizeBytes}.bin`, sizeBytes, seed: 5 }, 30 * 60_000);
     return { bytes: sizeBytes, durationMs: shared.readyEpochMs - shared.startEpochMs };
   } finally {
     await closePage(page);
@@ -198,7 +209,7 @@ export async function measureAppSwarm(
       downloaders.push(d.page);
       await applyCap(d.page, cap);
     }
-    const shared = await shareFile(seeder.page, { name, sizeBytes, seed: 6 }, timeoutMs);
+    const shared = await shareFile(seeder.page, target.files, { name, sizeBytes, seed: 6 }, timeoutMs);
     const startEpochMs = nodeEpochMs();
     const ends = await Promise.all(
       downloaders.map(async (page) => {

@@ -206,6 +206,7 @@ export async function launchBrowser(): Promise<BenchBrowser> {
       const context = await browser.newContext({ bypassCSP: options.bypassCSP ?? false });
       const page = await context.newPage();
       page.on("pageerror", (err) => console.error(`  [page ${page.url()}] ${err.message}`));
+      page.on("crash", () => console.error(`  [page ${page.url()}] crashed (out of memory?)`));
       if (url !== undefined) await page.goto(url);
       return page;
     },
@@ -330,6 +331,7 @@ export async function sampleHeap(page: Page, intervalMs = 200): Promise<HeapSamp
   })();
   return {
     async stop(): Promise<HeapPeaks> {
+      if (stopped) return { ...peaks };
       await read().catch(() => undefined);
       stopped = true;
       await loop;

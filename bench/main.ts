@@ -14,6 +14,7 @@ import { measureAppMemory, measureAppShare, measureAppSwarm, measureAppTransfer,
 import type { CeilingResult } from "./ceiling.ts";
 import { ceilingBackpressure, measureCeiling } from "./ceiling.ts";
 import { runTrackerBench } from "./child.ts";
+import { patternFiles } from "./files.ts";
 import type { BenchBrowser, BenchTracker, StaticServer } from "./harness.ts";
 import { launchBrowser, NotAvailableError, repoRoot, startReferenceTracker, startStaticServer, startSwarmdropTracker } from "./harness.ts";
 import type { Figure, Measured, Measurements, TransferMeasurement } from "./ratios.ts";
@@ -131,6 +132,7 @@ async function main(): Promise<void> {
   let swarmdropTracker: BenchTracker | null = null;
   let referenceTracker: BenchTracker | null = null;
   let builtDir: string | null = null;
+  const files = patternFiles();
   let appReason: string | null = null;
   let app: AppTarget | null = null;
   const m: Measurements = {};
@@ -156,7 +158,7 @@ async function main(): Promise<void> {
           const started = await startSwarmdropTracker(dir);
           if (typeof started === "string") throw new NotAvailableError(`not available yet: ${started}`);
           swarmdropTracker = started;
-          app = { origin: started.appOrigin ?? "", driverUrl: server.appDriverUrl };
+          app = { origin: started.appOrigin ?? "", driverUrl: server.appDriverUrl, files };
           await probeApp(bb, app);
         } catch (err) {
           appReason = reasonOf(err);
@@ -262,6 +264,7 @@ async function main(): Promise<void> {
     await referenceTracker?.close().catch(() => undefined);
     await server?.close().catch(() => undefined);
     if (builtDir) rmSync(builtDir, { recursive: true, force: true });
+    files.remove();
   }
 
   const figures = computeFigures(m).filter((f) => isSelectedFigure(f, selected));
@@ -488,3 +491,5 @@ function chartsFor(
 }
 
 await main();
+// Every browser, server and child is closed by now; exit even if a stray handle remains.
+process.exit(process.exitCode ?? 0);

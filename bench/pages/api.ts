@@ -95,10 +95,8 @@ export interface BenchPageApi {
   webtorrentDestroy(): Promise<void>;
 }
 
-/** Injected into SwarmDrop's own pages to drive its UI with big in-page files. */
+/** Injected into SwarmDrop's own pages to time its UI from inside the page. */
 export interface AppDriverApi {
-  /** Builds a pattern File in the page and hands it to the file input the way a drop would. */
-  addPatternFile(input: HTMLInputElement, init: { name: string; sizeBytes: number; seed: number }): { startEpochMs: number };
   /** Resolves when the text field holds a non-empty value. */
   waitForValue(field: HTMLInputElement | HTMLTextAreaElement, init: { timeoutMs: number }): Promise<{ epochMs: number; value: string }>;
   /** Resolves when the progressbar's aria-valuenow reaches 100; also says when it first rose above 0. */

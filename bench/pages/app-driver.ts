@@ -1,9 +1,8 @@
 // Injected into SwarmDrop's own pages (served by the tracker) so the harness can
-// drive the real UI with files too big to pass through Playwright: the File is
-// built in the page and handed to the "Add files" input as a drop would.
+// time the real UI from inside the page: when the share link appears, when a
+// transfer's progressbar first moves and reaches 100.
 import type { AppDriverApi } from "./api.ts";
 import { epochMs } from "./api.ts";
-import { makePatternFile } from "./pattern.ts";
 
 export class AppDriverTimeoutError extends Error {
   override name = "AppDriverTimeoutError";
@@ -28,16 +27,6 @@ function poll<T>(read: () => T | null, timeoutMs: number, what: string): Promise
 }
 
 const api: AppDriverApi = {
-  addPatternFile(input, init) {
-    const file = makePatternFile(init.name, init.sizeBytes, init.seed);
-    const transfer = new DataTransfer();
-    transfer.items.add(file);
-    const startEpochMs = epochMs();
-    input.files = transfer.files;
-    input.dispatchEvent(new Event("input", { bubbles: true }));
-    input.dispatchEvent(new Event("change", { bubbles: true }));
-    return { startEpochMs };
-  },
   waitForValue(field, init) {
     return poll(() => (field.value ? { epochMs: epochMs(), value: field.value } : null), init.timeoutMs, "no value in the field");
   },
