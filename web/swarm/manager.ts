@@ -39,6 +39,7 @@ import { estimateStorage, isQuotaError, StoredPieceStore, TransferDb, type Kv, t
 import { TrackerSocketPool } from "../adapters/socket-pool.ts";
 import { TrackerClient, TrackerUrlError, type SignalingPeer, type WebSocketLike } from "../adapters/tracker-client.ts";
 import { hashFiles, planTorrent, windowPieces, type HashRunner } from "./hashing.ts";
+import { reannouncePolicy, shouldReannounce } from "./reannounce.ts";
 import { BlobPieceStore } from "./seed-store.ts";
 import type { FileView, SpeedSample, StorageUsage, TrackerView, TransferManager, TransferStatus, TransferView } from "./types.ts";
 
@@ -87,8 +88,6 @@ export class OpenError extends Error {
 
 const STREAMABLE = /\.(mp4|m4v|webm|ogv|mp3|m4a|aac|ogg|oga|opus|wav|flac)$/i;
 const MAX_TORRENT_FILE_BYTES = 16 * 1024 * 1024;
-/** With no peer at all, re-announce (with fresh offers) this often instead of the tracker's interval. */
-const LONELY_REANNOUNCE_MS = 20_000;
 const BLOB_FOLD_BYTES = 64 * 1024 * 1024;
 
 interface Transfer {
@@ -104,6 +103,10 @@ interface Transfer {
   readonly clients: TrackerClient<SwarmPeer>[];
   /** The remote peer behind each open connection (one connection per remote peer). */
   readonly remotes: Map<ConnectionId, { readonly peerId: PeerId; readonly direction: "outbound" | "inbound" }>;
+  /** Connections this manager closed as duplicates (another channel to the same peer stays): not a lost neighbour. */
+  readonly duplicates: Set<ConnectionId>;
+  /** When a neighbour was last lost (epoch ms), for overlay maintenance (reannounce.ts). */
+  lastPeerLostAtMs: number | null;
   readonly priorities: FilePriority[];
   userPaused: boolean;
   /** A fault the user should read (storage full, a tracker problem is in TrackerView). */
@@ -274,6 +277,8 @@ export class SwarmTransferManager implements TransferManager {
       },
       clients: [],
       remotes: new Map(),
+      duplicates: new Set(),
+      lastPeerLostAtMs: null,
       priorities: info === null ? [] : info.files.map(() => "normal"),
       userPaused: record.paused,
       fault: null,
@@ -289,6 +294,7 @@ export class SwarmTransferManager implements TransferManager {
       drained: (id) => session.drained(id),
       removed: (id) => {
         t.remotes.delete(id);
+        if (!t.duplicates.delete(id)) t.lastPeerLostAtMs = this.#c.nowMs();
         session.removeConnection(id);
       },
     });
@@ -341,6 +347,7 @@ export class SwarmTransferManager implements TransferManager {
         peer.destroy();
         return;
       }
+      t.duplicates.add(existing[0]);
       t.transport.close(existing[0], "a second channel to the same peer");
     }
     let id;
@@ -393,13 +400,29 @@ export class SwarmTransferManager implements TransferManager {
         t.error = `the transfer stopped on an internal error: ${messageOf(err)}`;
       }
       t.transport.poll();
-      // Alone and wanting data: ask the tracker again rather than wait out its interval.
-      if (t.transport.connectionCount === 0 && !t.userPaused && t.error === null && !t.session.snapshot().complete) {
-        for (const c of t.clients) {
-          const since = c.msSinceAnnounce;
-          if (since !== null && since >= LONELY_REANNOUNCE_MS) c.announceNow();
-        }
-      }
+      this.#maintainOverlay(t);
+    }
+  }
+
+  /** Alone, or a neighbour lost with few left, while downloading: ask the trackers again rather than wait out their interval. */
+  #maintainOverlay(t: Transfer): void {
+    const connectedPeers = t.transport.connectionCount;
+    // Cheap checks first: the snapshot is only taken when an announce may be due.
+    if (t.userPaused || t.error !== null || connectedPeers >= reannouncePolicy.fewPeers) return;
+    const complete = t.session.snapshot().complete;
+    const nowMs = this.#c.nowMs();
+    for (const c of t.clients) {
+      const since = c.msSinceAnnounce;
+      const due = shouldReannounce({
+        connectedPeers,
+        complete,
+        idle: false,
+        trackerState: c.status.state,
+        lastAnnounceAtMs: since === null ? null : nowMs - since,
+        lastPeerLostAtMs: t.lastPeerLostAtMs,
+        nowMs,
+      });
+      if (due) c.announceNow();
     }
   }
 
