@@ -323,6 +323,11 @@ async function main(): Promise<void> {
   console.log(`SwarmDrop app: ${result.app ?? "not needed"}`);
   console.log("");
   console.log(formatTable(figures));
+  const swarmRatio = value(figures, "swarmOverFluidBound");
+  if (swarmRatio !== null && swarmRatio < 0.95) {
+    console.log("");
+    console.log(`Warning: the swarm finished in ${swarmRatio.toFixed(2)} x the fluid bound, which no schedule can beat: the upload caps were not all honoured.`);
+  }
   if (args.repeat > 1) {
     console.log("");
     console.log(`Each of the ${args.repeat} interleaved runs (medians above):`);
