@@ -32,6 +32,8 @@ export interface TrackerConfig {
   iceServers: IceServer[];
   /** With a Redis URL, several tracker processes share swarms. */
   redisUrl: string | null;
+  /** With Redis: this process's liveness key lapses this long after its last refresh; then its peers may be claimed through other processes. */
+  processTtlMs: number;
   /** Built web app to serve; null serves none. */
   distDir: string | null;
   maxPeersPerSwarm: number;
@@ -75,6 +77,7 @@ const OPTIONS: Option[] = [
   { flag: "trust-proxy", env: "TRUST_PROXY", kind: "bool", key: "trustProxy", def: "false", help: "use X-Forwarded-For for the client address (behind your own proxy only)" },
   { flag: "ice-servers", env: "ICE_SERVERS", kind: "ice", key: "iceServers", def: "[]", help: 'JSON array of RTCIceServer for /config.json, e.g. [{"urls":"stun:stun.example.org:3478"}]' },
   { flag: "redis-url", env: "REDIS_URL", kind: "url", key: "redisUrl", def: "", help: "redis://host:port to share swarms between tracker processes" },
+  { flag: "process-ttl", env: "PROCESS_TTL", kind: "seconds", key: "processTtlMs", def: "5", min: 0.5, help: "with Redis: seconds a killed process still holds its peers' ids (liveness key TTL, refreshed every third)" },
   { flag: "dist-dir", env: "DIST_DIR", kind: "path", key: "distDir", def: "dist", help: "built web app to serve (empty: serve none)" },
   { flag: "max-peers-per-swarm", env: "MAX_PEERS_PER_SWARM", kind: "int", key: "maxPeersPerSwarm", def: "10000", min: 1, help: "peers one swarm may hold" },
   { flag: "max-swarms-per-connection", env: "MAX_SWARMS_PER_CONNECTION", kind: "int", key: "maxSwarmsPerConnection", def: "100", min: 1, help: "swarms one connection may join" },

@@ -3,8 +3,10 @@
 // port lets peers re-announce and meet again; with two processes over Redis,
 // peers of a killed process move to the other and are introduced to peers
 // there, whatever the dead process left behind in Redis.
+import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, haveRedisServer, startRedis, startTrackerProcess, type Child } from "./process-harness.ts";
+import { livenessKey } from "./redis-store.ts";
 import { announceMsg, id20, offerList, TestClient } from "./test-helpers.ts";
 
 type Tracker = Child & { port: number };
@@ -120,18 +122,11 @@ describe.skipIf(!redisAvailable)("two tracker processes over Redis, one killed",
     for (const x of [a2, b, c]) x.close();
   }, 40_000);
 
-  // BUG (tracker, Redis store + swarm-logic "peer-id-taken"): a peer whose
-  // tracker process was killed cannot re-announce to the surviving process
-  // under its own peer id until the peer TTL passes (180 s by default): its
-  // entry in Redis still names the dead process's connection, and the survivor
-  // answers "this peer_id is announced by another connection". Browsers keep
-  // their peer id for the page's life, so for three minutes the moved peers
-  // cannot rejoin the swarm through the survivor. Fix idea: each process keeps
-  // a short-TTL liveness key in Redis (refreshed every few seconds); a
-  // peer-id held by a connection of a process whose key has expired may be
-  // taken over at once.
-  it.fails("the killed process's peers re-announce to the survivor under the same peer ids at once (default TTL)", async () => {
-    const [t1, t2] = await twoOverRedis(redis.url);
+  // Once a process is killed, its liveness key in Redis lapses (PROCESS_TTL,
+  // 1 s here) and the survivor lets its peers take their peer ids back at once,
+  // well before the peer TTL (180 s by default) would have freed them.
+  it("the killed process's peers re-announce to the survivor under the same peer ids once its liveness key lapses, long before the peer TTL", async () => {
+    const [t1, t2] = await twoOverRedis(redis.url, ["--process-ttl", "1"]);
     trackers.push(t1, t2);
     const IH = id20("failover-swarm");
     const a = await TestClient.open(`ws://127.0.0.1:${t1.port}/announce`);
@@ -143,11 +138,68 @@ describe.skipIf(!redisAvailable)("two tracker processes over Redis, one killed",
     await a.closed;
     const a2 = await TestClient.open(`ws://127.0.0.1:${t2.port}/announce`);
     try {
-      expect(await announced(a2, IH, id20("fo-a")), "re-announce of a peer whose process died").toMatchObject({ kind: "announce-response" });
+      // Refused while t1 may still be alive; the generous limit is still far below the 180 s peer TTL.
+      let last: unknown = null;
+      await expect
+        .poll(
+          async () => {
+            a2.send(announceMsg(IH, id20("fo-a"), { event: "started" }));
+            last = await a2.next((m) => m.kind === "announce-response" || m.kind === "failure");
+            return (last as { kind: string }).kind;
+          },
+          { timeout: 30_000, interval: 250 },
+        )
+        .toBe("announce-response");
+      // Counted once: A's old entry was replaced, not added to.
+      expect(last).toMatchObject({ kind: "announce-response", incomplete: 2 });
+      expect(await announced(a2, IH, id20("fo-a"))).toMatchObject({ kind: "announce-response", incomplete: 2 });
       await meet(a2, id20("fo-a"), b, id20("fo-b"), IH);
     } finally {
       a2.close();
       b.close();
     }
-  }, 40_000);
+  }, 60_000);
+
+  it("a live process's peer ids stay protected: the liveness key is refreshed, and a connection to the other process cannot take them", async () => {
+    const [t1, t2] = await twoOverRedis(redis.url, ["--process-ttl", "1"]);
+    trackers.push(t1, t2);
+    const IH = id20("failover-protected");
+    const a = await TestClient.open(`ws://127.0.0.1:${t1.port}/announce`);
+    const thief = await TestClient.open(`ws://127.0.0.1:${t2.port}/announce`);
+    try {
+      expect(await announced(a, IH, id20("keep-a"))).toMatchObject({ kind: "announce-response" });
+      // Several liveness TTLs pass with t1 alive: its key is refreshed, so its claim holds all along.
+      for (let i = 0; i < 6; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        expect(await announced(thief, IH, id20("keep-a"))).toMatchObject({ kind: "failure", reason: "this peer_id is announced by another connection" });
+      }
+      // A is still the member, on its own connection.
+      a.send(announceMsg(IH, id20("keep-a")));
+      expect(await a.next((m) => m.kind === "announce-response" || m.kind === "failure")).toMatchObject({ kind: "announce-response", incomplete: 1 });
+    } finally {
+      a.close();
+      thief.close();
+    }
+  }, 30_000);
+
+  it("a process keeps its liveness key while it runs and deletes it on a clean close", async () => {
+    const t = await startTrackerProcess(["--redis-url", redis.url, "--quiet", "--process-ttl", "1"]);
+    trackers.push(t);
+    await expect.poll(() => /as process ([0-9a-f]+)/.exec(t.output.join(""))?.[1], { timeout: 5000 }).toBeTruthy();
+    const id = /as process ([0-9a-f]+)/.exec(t.output.join(""))?.[1] ?? "";
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      // Past its 1 s TTL the key is still there: it is refreshed.
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(await client.exists(livenessKey(id))).toBe(1);
+      const ttl = await client.pTTL(livenessKey(id));
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(1000);
+      await t.stop();
+      expect(await client.exists(livenessKey(id))).toBe(0);
+    } finally {
+      await client.quit();
+    }
+  }, 20_000);
 });

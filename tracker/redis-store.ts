@@ -9,9 +9,18 @@
 //   <p>s:<infohash hex>:counts   hash   seeders, completed
 //   <p>swarms                    set    infohash hex of every non-empty swarm
 //   <p>totals                    hash   peers, seeders over all swarms
-//   <p>proc:<process id>         pub/sub channel of one tracker process
+//   <p>proc:<process id>         pub/sub channel of one tracker process, and
+//                                string key with a short TTL: the process is alive
 // Empty swarms are deleted by the same script that empties them. Random offer
 // targets come from HRANDFIELD (Redis's own randomness, Redis >= 6.2).
+//
+// Failover: every process refreshes its liveness key on a timer (a third of
+// its TTL) and deletes it on a clean close. A process killed without a goodbye
+// leaves its peers in Redis; once its key has expired, a peer_id held by one
+// of its connections may be claimed at once by a connection of another process
+// (checked and taken over in the announce script, atomically), and its members
+// met as offer targets are dropped on the way (lazy cleaning; the peer TTL
+// removes the rest). A peer_id held by a live process stays protected.
 import { createClient } from "redis";
 import type { Random } from "../core/random.ts";
 import type { ScrapeCounts, WireInfoHash, WirePeerId } from "../core/tracker-protocol.ts";
@@ -24,19 +33,20 @@ type RedisClient = ReturnType<typeof createClient>;
 
 // Shared prelude: drop this swarm's expired peers (bounded per call), keeping counts right.
 const EXPIRE = `
+local function drop(p, e, c, totals, id, v)
+  redis.call('HDEL', p, id)
+  redis.call('ZREM', e, id)
+  redis.call('HINCRBY', totals, 'peers', -1)
+  if string.sub(v, -1) == '1' then
+    redis.call('HINCRBY', c, 'seeders', -1)
+    redis.call('HINCRBY', totals, 'seeders', -1)
+  end
+end
 local function expire(p, e, c, totals, now)
   local stale = redis.call('ZRANGEBYSCORE', e, '-inf', now, 'LIMIT', 0, 200)
   for _, id in ipairs(stale) do
     local v = redis.call('HGET', p, id)
-    if v then
-      redis.call('HDEL', p, id)
-      redis.call('HINCRBY', totals, 'peers', -1)
-      if string.sub(v, -1) == '1' then
-        redis.call('HINCRBY', c, 'seeders', -1)
-        redis.call('HINCRBY', totals, 'seeders', -1)
-      end
-    end
-    redis.call('ZREM', e, id)
+    if v then drop(p, e, c, totals, id, v) else redis.call('ZREM', e, id) end
   end
 end
 local function seeders(c) return tonumber(redis.call('HGET', c, 'seeders') or '0') end
@@ -49,30 +59,49 @@ end
 `;
 
 // KEYS: peers, expiry, counts, swarms, totals
-// ARGV: ih, peer, conn, event, left ("0" seeder, "1" leecher, "n" unknown), now, ttl, want, maxPeers
+// ARGV: ih, peer, conn, event, left ("0" seeder, "1" leecher, "n" unknown), now, ttl, want, maxPeers,
+//       liveness key prefix ("<p>proc:"; the key of process X is that prefix followed by X)
+// The liveness keys are named from the members' connection keys, so they cannot
+// be listed in KEYS: fine on a single Redis (the store does not support Cluster).
 const ANNOUNCE =
   EXPIRE +
   `
 local p, e, c, swarms, totals = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local ih, peer, conn, event, left = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now, ttl, want, maxPeers = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local live = ARGV[10]
+-- A connection key is "<process id>:<connection number>".
+local function proc_of(k) return string.match(k, '^(.*):%d+$') end
+local me = proc_of(conn)
+local alive = {}
+-- Whether a member's process may still speak for it: this process, an
+-- unparseable key (never taken over), or a process whose liveness key exists.
+local function owner_alive(k)
+  local proc = proc_of(k)
+  if proc == nil or proc == me then return true end
+  local a = alive[proc]
+  if a == nil then
+    a = redis.call('EXISTS', live .. proc) == 1
+    alive[proc] = a
+  end
+  return a
+end
 expire(p, e, c, totals, now)
 local cur = redis.call('HGET', p, peer)
 local curSeed = false
 if cur then
-  if string.sub(cur, 1, -3) ~= conn then return {'taken'} end
-  curSeed = string.sub(cur, -1) == '1'
+  local owner = string.sub(cur, 1, -3)
+  if owner ~= conn then
+    if owner_alive(owner) then return {'taken'} end
+    -- Held by a connection of a dead process: take the claim over as a new join.
+    drop(p, e, c, totals, peer, cur)
+    cur = nil
+  else
+    curSeed = string.sub(cur, -1) == '1'
+  end
 end
 if event == 'stopped' then
-  if cur then
-    redis.call('HDEL', p, peer)
-    redis.call('ZREM', e, peer)
-    redis.call('HINCRBY', totals, 'peers', -1)
-    if curSeed then
-      redis.call('HINCRBY', c, 'seeders', -1)
-      redis.call('HINCRBY', totals, 'seeders', -1)
-    end
-  end
+  if cur then drop(p, e, c, totals, peer, cur) end
   local n, s = redis.call('HLEN', p), seeders(c)
   free_if_empty(p, e, c, swarms, ih)
   return {'ok', s, n - s, 0}
@@ -102,12 +131,17 @@ if want > 0 then
   for i = 1, #picks, 2 do
     if got >= want then break end
     local id, v = picks[i], picks[i + 1]
-    if id ~= peer and not (seeder and string.sub(v, -1) == '1') then
+    local target = string.sub(v, 1, -3)
+    if id ~= peer and not owner_alive(target) then
+      -- A dead process's member: no one would get the offer; clean it now.
+      drop(p, e, c, totals, id, v)
+    elseif id ~= peer and not (seeder and string.sub(v, -1) == '1') then
       out[#out + 1] = id
-      out[#out + 1] = string.sub(v, 1, -3)
+      out[#out + 1] = target
       got = got + 1
     end
   end
+  out[2], out[3] = seeders(c), redis.call('HLEN', p) - seeders(c)
 end
 return out
 `;
@@ -118,15 +152,7 @@ const LEAVE =
   `
 local p, e, c, swarms, totals = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local cur = redis.call('HGET', p, ARGV[2])
-if cur and string.sub(cur, 1, -3) == ARGV[3] then
-  redis.call('HDEL', p, ARGV[2])
-  redis.call('ZREM', e, ARGV[2])
-  redis.call('HINCRBY', totals, 'peers', -1)
-  if string.sub(cur, -1) == '1' then
-    redis.call('HINCRBY', c, 'seeders', -1)
-    redis.call('HINCRBY', totals, 'seeders', -1)
-  end
-end
+if cur and string.sub(cur, 1, -3) == ARGV[3] then drop(p, e, c, totals, ARGV[2], cur) end
 free_if_empty(p, e, c, swarms, ARGV[1])
 return 1
 `;
@@ -150,6 +176,11 @@ export interface RedisStoreOptions {
   peerTtlMs: number;
   maxPeersPerSwarm: number;
   keyPrefix?: string;
+}
+
+/** The key whose presence says that tracker process `processId` is alive (same name as its channel). */
+export function livenessKey(processId: string, keyPrefix = "sd:"): string {
+  return `${keyPrefix}proc:${processId}`;
 }
 
 export class RedisStore implements SwarmStore {
@@ -199,6 +230,7 @@ export class RedisStore implements SwarmStore {
       String(this.options.peerTtlMs),
       String(input.offerCount),
       String(this.options.maxPeersPerSwarm),
+      this.prefix + "proc:",
     ]);
     if (!Array.isArray(reply)) throw new StoreError("unexpected reply from the announce script");
     const status = String(reply[0]);
@@ -275,6 +307,11 @@ export function parseDelivery(text: string): Delivery | null {
 export interface RedisBackendOptions extends RedisStoreOptions {
   url: string;
   processId: string;
+  /**
+   * TTL of this process's liveness key, refreshed every third of it. After a
+   * crash, its peers may be claimed through other processes once it lapses.
+   */
+  processTtlMs: number;
   onDelivery: (delivery: Delivery) => void;
   onError: (err: Error) => void;
 }
@@ -293,17 +330,58 @@ export async function createRedisBackend(options: RedisBackendOptions): Promise<
     await Promise.allSettled([client.destroy(), subscriber.destroy()]);
     throw new RedisBackendError(`cannot connect to Redis at ${options.url}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  await subscriber.subscribe(`${prefix}proc:${options.processId}`, (message: string) => {
-    const delivery = parseDelivery(message);
-    if (delivery) options.onDelivery(delivery);
-  });
+  const toError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+  const alive = livenessKey(options.processId, prefix);
+  const ttlMs = Math.max(1, Math.round(options.processTtlMs));
+  // Alive before the first announce: no peer of ours may look like a dead process's.
+  try {
+    await client.set(alive, String(Date.now()), { expiration: { type: "PX", value: ttlMs } });
+  } catch (err) {
+    await Promise.allSettled([client.destroy(), subscriber.destroy()]);
+    throw new RedisBackendError(`cannot write to Redis at ${options.url}: ${toError(err).message}`);
+  }
+  let refreshing = false;
+  const heartbeat = setInterval(
+    () => {
+      if (refreshing) return;
+      refreshing = true;
+      client
+        .set(alive, String(Date.now()), { expiration: { type: "PX", value: ttlMs }, GET: true })
+        .then((previous) => {
+          // Stalled or cut off from Redis for longer than the TTL: other processes may
+          // have dropped some of our peers (they rejoin on their next announce) or let
+          // another connection claim their peer_ids.
+          if (previous === null) options.onError(new Error(`liveness key ${alive} had expired (no refresh for ${ttlMs} ms); renewed`));
+        })
+        .catch((err: unknown) => options.onError(toError(err)))
+        .finally(() => {
+          refreshing = false;
+        });
+    },
+    Math.max(1, Math.floor(ttlMs / 3)),
+  );
+  heartbeat.unref();
+  try {
+    await subscriber.subscribe(`${prefix}proc:${options.processId}`, (message: string) => {
+      const delivery = parseDelivery(message);
+      if (delivery) options.onDelivery(delivery);
+    });
+  } catch (err) {
+    clearInterval(heartbeat);
+    await Promise.allSettled([client.del(alive), subscriber.destroy()]);
+    await client.destroy();
+    throw new RedisBackendError(`cannot subscribe at ${options.url}: ${toError(err).message}`);
+  }
   const route: RemoteRoute = (processId, delivery) => {
-    client.publish(`${prefix}proc:${processId}`, JSON.stringify(delivery)).catch((err: unknown) => options.onError(err instanceof Error ? err : new Error(String(err))));
+    client.publish(`${prefix}proc:${processId}`, JSON.stringify(delivery)).catch((err: unknown) => options.onError(toError(err)));
   };
   return {
     store: new RedisStore(client, options),
     route,
     close: async () => {
+      clearInterval(heartbeat);
+      // Gone at once: whatever we failed to remove may be claimed through other processes.
+      await client.del(alive).catch((err: unknown) => options.onError(toError(err)));
       await Promise.allSettled([subscriber.quit(), client.quit()]);
     },
   };

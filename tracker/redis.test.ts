@@ -6,7 +6,7 @@ import { createClient } from "redis";
 import { seededRandom } from "../core/random.ts";
 import type { WireInfoHash, WirePeerId } from "../core/tracker-protocol.ts";
 import { haveRedisServer, startRedis, startTrackerProcess, type Child } from "./process-harness.ts";
-import { RedisStore } from "./redis-store.ts";
+import { livenessKey, RedisStore } from "./redis-store.ts";
 import { haveReferenceTracker, haveWrtc, loadReferenceClient, loadWrtc, type ReferencePeer } from "./reference-peers.ts";
 import { connKey } from "./swarm-logic.ts";
 import { announceMsg, httpGet, id20, offerList, TestClient } from "./test-helpers.ts";
@@ -35,6 +35,8 @@ describe.skipIf(!available)("Redis scale-out", () => {
     await client.connect();
     try {
       const store = new RedisStore(client, { peerTtlMs: 10_000, maxPeersPerSwarm: 3, keyPrefix: "unit:" });
+      // Processes "x" and "y" are alive (their liveness keys exist).
+      await Promise.all([client.set(livenessKey("x", "unit:"), "1"), client.set(livenessKey("y", "unit:"), "1")]);
       const ih = id20("redis-unit") as WireInfoHash;
       const peer = (n: number) => id20(`rp${n}`) as WirePeerId;
       const random = seededRandom(1);
@@ -65,6 +67,55 @@ describe.skipIf(!available)("Redis scale-out", () => {
       expect(await store.stats()).toEqual({ swarms: 0, peers: 0, seeders: 0, leechers: 0 });
       expect(await client.keys("unit:s:*")).toEqual([]);
     } finally {
+      await client.del([livenessKey("x", "unit:"), livenessKey("y", "unit:")]);
+      await client.quit();
+    }
+  });
+
+  it("protects a peer_id held by a live process, and lets a dead process's be taken over at once", async () => {
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      const store = new RedisStore(client, { peerTtlMs: 600_000, maxPeersPerSwarm: 100, keyPrefix: "fo:" });
+      const ih = id20("redis-failover") as WireInfoHash;
+      const peer = (n: number) => id20(`fp${n}`) as WirePeerId;
+      const random = seededRandom(2);
+      const base = { infoHash: ih, event: "started" as const, offerCount: 0 };
+      for (const proc of ["live", "dying", "thief"]) await client.set(livenessKey(proc, "fo:"), "1");
+      expect(await store.announce({ ...base, peerId: peer(1), conn: connKey("live", 1), left: 5 }, 0, random)).toMatchObject({ ok: true });
+      expect(await store.announce({ ...base, peerId: peer(2), conn: connKey("dying", 1), left: 0 }, 0, random)).toMatchObject({ ok: true });
+      expect(await store.announce({ ...base, peerId: peer(3), conn: connKey("dying", 2), left: 5 }, 0, random)).toMatchObject({ ok: true });
+      expect(await store.stats()).toEqual({ swarms: 1, peers: 3, seeders: 1, leechers: 2 });
+
+      // While both processes live, neither's peer_ids can be claimed by another connection, of another process or the same one.
+      expect(await store.announce({ ...base, peerId: peer(1), conn: connKey("thief", 1), left: 5 }, 1000, random)).toEqual({ ok: false, refusal: "peer-id-taken" });
+      expect(await store.announce({ ...base, peerId: peer(2), conn: connKey("thief", 1), left: 5 }, 1000, random)).toEqual({ ok: false, refusal: "peer-id-taken" });
+      expect(await store.announce({ ...base, event: "stopped", peerId: peer(1), conn: connKey("live", 2), left: 5 }, 1000, random)).toEqual({ ok: false, refusal: "peer-id-taken" });
+
+      // "dying" dies (its liveness key lapses); "live" keeps its claim.
+      await client.del(livenessKey("dying", "fo:"));
+      expect(await store.announce({ ...base, peerId: peer(1), conn: connKey("thief", 1), left: 5 }, 2000, random)).toEqual({ ok: false, refusal: "peer-id-taken" });
+      // A connection of a process whose own key lapsed cannot take over a sibling connection's peer either.
+      await client.del(livenessKey("live", "fo:"));
+      expect(await store.announce({ ...base, peerId: peer(1), conn: connKey("live", 7), left: 5 }, 2000, random)).toEqual({ ok: false, refusal: "peer-id-taken" });
+      await client.set(livenessKey("live", "fo:"), "1");
+
+      // The dead process's seeder moves to "thief" under its own peer_id: taken over, counted once.
+      expect(await store.announce({ ...base, peerId: peer(2), conn: connKey("thief", 2), left: 0 }, 3000, random)).toMatchObject({ ok: true, complete: 1, incomplete: 2 });
+      expect(await store.stats()).toEqual({ swarms: 1, peers: 3, seeders: 1, leechers: 2 });
+      // Its new connection holds it now: the old one can no longer leave it, the new one is protected.
+      await store.leave(ih, peer(2), connKey("dying", 1));
+      expect(await store.stats()).toMatchObject({ peers: 3 });
+      expect(await store.announce({ ...base, peerId: peer(2), conn: connKey("live", 3), left: 0 }, 3000, random)).toEqual({ ok: false, refusal: "peer-id-taken" });
+
+      // Offers never go to the dead process's remaining member: it is dropped when picked (lazy cleaning).
+      const offers = await store.announce({ ...base, peerId: peer(4), conn: connKey("live", 4), left: 5, offerCount: 10 }, 4000, random);
+      if (!offers.ok) throw new Error("expected ok");
+      expect(offers.targets.map((t) => t.peerId).sort()).toEqual([peer(1), peer(2)].sort());
+      expect(offers).toMatchObject({ complete: 1, incomplete: 2 });
+      expect(await store.stats()).toEqual({ swarms: 1, peers: 3, seeders: 1, leechers: 2 });
+    } finally {
+      await client.del([livenessKey("live", "fo:"), livenessKey("thief", "fo:"), livenessKey("dying", "fo:")]);
       await client.quit();
     }
   });

@@ -78,6 +78,7 @@ export async function startTracker(settings: Partial<TrackerConfig> = {}): Promi
       processId,
       peerTtlMs: config.peerTtlMs,
       maxPeersPerSwarm: config.maxPeersPerSwarm,
+      processTtlMs: config.processTtlMs,
       onDelivery: (delivery: Delivery) => relay?.deliver(delivery),
       onError: (err) => log(`redis: ${err.message}`),
     });
