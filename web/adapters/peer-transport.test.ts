@@ -29,8 +29,8 @@ afterEach(async () => {
 
 /** Two connected simple-peer instances, signalled directly (non-trickle). */
 async function connectedPair(): Promise<[DataPeer, DataPeer]> {
-  const a = new SimplePeer({ initiator: true, trickle: false, wrtc: wrtc! });
-  const b = new SimplePeer({ initiator: false, trickle: false, wrtc: wrtc! });
+  const a = new SimplePeer({ initiator: true, trickle: false, wrtc: wrtc!, config: { iceServers: [] } });
+  const b = new SimplePeer({ initiator: false, trickle: false, wrtc: wrtc!, config: { iceServers: [] } });
   a.on("signal", (d) => b.signal(d));
   b.on("signal", (d) => a.signal(d));
   await Promise.all([new Promise((r) => a.once("connect", r)), new Promise((r) => b.once("connect", r))]);

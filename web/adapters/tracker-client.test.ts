@@ -182,7 +182,7 @@ describe.skipIf(wrtc === null)("TrackerClient offers and answers through the rea
       const got: { remote: PeerId; direction: string; peer: SignalingPeer }[] = [];
       const c = {
         ...components(left),
-        createPeer: ({ initiator }: { readonly initiator: boolean }) => new SimplePeer({ initiator, trickle: false, wrtc: wrtc! }) as unknown as SignalingPeer,
+        createPeer: ({ initiator }: { readonly initiator: boolean }) => new SimplePeer({ initiator, trickle: false, wrtc: wrtc!, config: { iceServers: [] } }) as unknown as SignalingPeer,
         wantedPeers: () => 5 - got.length,
         isConnected: (remote: PeerId) => got.some((g) => g.remote === remote),
         onPeer: (p: SignalingPeer, remote: { readonly peerId: PeerId; readonly direction: "outbound" | "inbound" }) => {
