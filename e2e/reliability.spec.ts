@@ -256,6 +256,8 @@ test.describe("reliability under faults", () => {
       else expect((await messagesOf(page, folder.name)).join(" ")).not.toBe("");
 
       if (outcome === "paused") {
+        // The pieces were wiped, not short of space: the page must not say otherwise.
+        expect((await messagesOf(page, folder.name)).join(" ")).not.toMatch(/Free some space|Nothing is lost|are kept/i);
         // The user does what the page says: Resume. Does it recover without a reload?
         await transfer(page, folder.name).getByRole("button", { name: "Resume" }).click();
         const resumed = await waitForStatus(page, folder.name, "seeding", 30_000)
