@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { BenchmarkName } from "./args.ts";
 import { ArgsError, benchmarkNames, parseArgs, usage } from "./args.ts";
 import type { AppMemoryResult, AppTarget, AppTransferResult } from "./app.ts";
-import { measureAppMemory, measureAppShare, measureAppSwarm, measureAppTransfer, probeApp } from "./app.ts";
+import { measureAppMemory, measureAppShare, measureAppSwarm, measureAppTransfer, probeApp, swarmCaps } from "./app.ts";
 import type { CeilingResult } from "./ceiling.ts";
 import { ceilingBackpressure, measureCeiling } from "./ceiling.ts";
 import { runTrackerBench } from "./child.ts";
@@ -440,7 +440,7 @@ function chartsFor(
         subtitle: ratioText(figures, "swarmOverFluidBound", "last finish / fluid bound") + ` (goal <= ${goals.swarmOverFluidBound.target})`,
         unit: "seconds to finish",
         bars: finish
-          ? finish.map((s, i) => ({ label: `peer ${i + 1}`, value: s }))
+          ? finish.map((s, i) => ({ label: `peer ${i + 1}\nup ${Math.round((swarmCaps.peerUploadBytesPerS[i] ?? 0) / 1024)} KiB/s`, value: s }))
           : [{ label: "downloaders", value: null, note: note("swarmLastFinishS") }],
         lines: bound === null ? [] : [{ label: "fluid bound", value: bound }, { label: "goal", value: bound * goals.swarmOverFluidBound.target }],
       },

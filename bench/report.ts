@@ -104,7 +104,7 @@ export function barChartSvg(spec: ChartSpec): string {
   });
   for (const line of spec.lines ?? []) {
     parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(line.value).toFixed(1)}" y2="${y(line.value).toFixed(1)}" stroke="#d9480f" stroke-width="1.5" stroke-dasharray="6 3"/>`);
-    parts.push(`<text x="${width - right}" y="${(y(line.value) - 5).toFixed(1)}" text-anchor="end" fill="#d9480f">${escapeXml(`${line.label}: ${formatNumber(line.value)}`)}</text>`);
+    parts.push(`<text x="${width - right}" y="${(y(line.value) - 5).toFixed(1)}" text-anchor="end" fill="#d9480f" stroke="#ffffff" stroke-width="3" paint-order="stroke">${escapeXml(`${line.label}: ${formatNumber(line.value)}`)}</text>`);
   }
   parts.push(`<line x1="${left}" x2="${width - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333"/>`);
   parts.push("</svg>");
