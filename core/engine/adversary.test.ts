@@ -146,12 +146,10 @@ describe(`lying peers (seed ${baseSeed})`, () => {
     });
   }
 
-  // Issue 9 says honest peers *ban* a lying peer. The session bans only for
-  // hash failures: a peer dropped for a protocol violation (here a 1 GiB
-  // frame) is accepted again when it reconnects with the same peer id, and may
-  // repeat the attack on every reconnection. Fix: TorrentSession's "violation"
-  // case should add conn.peerId to #banned (core/engine/session.ts, #onEvent).
-  it.fails("a peer dropped for a protocol violation is refused when it reconnects with the same peer id", async () => {
+  // Issue 9 says honest peers *ban* a lying peer: a peer dropped for a
+  // protocol violation (here a 1 GiB frame) must not be able to come back
+  // with the same peer id and repeat the attack on every reconnection.
+  it("a peer dropped for a protocol violation is refused when it reconnects with the same peer id", async () => {
     const seed = baseSeed + 200;
     const { info, seedStore } = await makeTorrent(seed);
     const net = new Net(seed);
@@ -266,18 +264,11 @@ describe(`storage faults at session level (seed ${baseSeed})`, () => {
     expect(a.eventsOf("piece-failed")).toHaveLength(0);
   });
 
-  // BUG (core/engine/engine.ts, reject handling + picker): a seed whose piece
-  // reads fail answers each request for a lost piece with a BEP 6 reject; the
-  // leecher releases the block and at once picks the same block of the same
-  // (partially requested, so preferred) piece from the same peer again. It
-  // loops request -> reject for ever (about 1.6 KB/s of chatter here) and never
-  // asks that peer for the pieces it does have: alone with such a seed, a
-  // leecher gets 0 of the 6 pieces still stored, in 120 virtual seconds. Fix
-  // idea (libtorrent does this): after a reject, do not re-request that block
-  // from that peer for a while / mark the piece unavailable from that peer,
-  // so the picker moves on. The seed side could also stop announcing pieces
-  // it can no longer read (web: IndexedDB cleared while seeding).
-  it.fails("alone with a seed that lost half its stored pieces, the leecher still gets every piece that seed can serve", async () => {
+  // A seed whose piece reads fail answers each request for a lost piece with
+  // a BEP 6 reject. The leecher must not loop request -> reject on the same
+  // block for ever: it sets that piece aside for that peer and takes the
+  // pieces the peer can still serve.
+  it("alone with a seed that lost half its stored pieces, the leecher still gets every piece that seed can serve", async () => {
     const seed = baseSeed + 401;
     const { info, net, broken, a } = await wipedSwarm(seed);
     net.connect(a, broken);

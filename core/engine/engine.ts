@@ -22,6 +22,9 @@ import { Downloads, RollingRate, requestQueueDepth, requestTimeoutFor } from "./
 import type { ConnectionId, SessionEvent } from "./session-types.ts";
 import { blockBytes, type FullSettings } from "./settings.ts";
 
+/** How long a piece a peer rejected while unchoking us is asked of others instead. */
+export const rejectedPieceCooldownMs = 30_000;
+
 /** The torrent's shape, as the engine needs it (a subset of TorrentInfo). */
 export interface TorrentShape {
   readonly pieceCount: number;
@@ -85,6 +88,12 @@ class PeerState {
   readonly allowedFast = new Set<number>();
   /** Pieces whose failure this peer alone caused. */
   hashFailures = 0;
+  /**
+   * Pieces this peer rejected while unchoking us (BEP 6 reject outside a
+   * choke: it says it has them but will not serve them, e.g. its storage lost
+   * them), each until a time: we ask others for them meanwhile.
+   */
+  readonly rejectedUntilMs = new Map<number, number>();
   /** The peer for the picker; `unchokedView` ignores whether it chokes us (to ask "would it be useful?"). */
   readonly picker: PickerPeer & { readonly unchokedView: PickerPeer };
 
@@ -96,6 +105,7 @@ class PeerState {
     windowMs: number,
     isOwner: (i: number, key: string) => boolean,
     ours: PieceSet,
+    clockNowMs: () => number,
   ) {
     this.key = key;
     this.fast = fast;
@@ -104,8 +114,15 @@ class PeerState {
     this.up = new RollingRate(windowMs, nowMs);
     this.connectedAtMs = nowMs;
     this.lastProgressMs = nowMs;
+    const recentlyRejected = (i: number): boolean => {
+      const until = this.rejectedUntilMs.get(i);
+      if (until === undefined) return false;
+      if (until > clockNowMs()) return true;
+      this.rejectedUntilMs.delete(i);
+      return false;
+    };
     const has = (i: number): boolean => {
-      if (!this.has.has(i) || !isOwner(i, key)) return false;
+      if (!this.has.has(i) || !isOwner(i, key) || recentlyRejected(i)) return false;
       // Choked by a BEP 6 peer: only its allowed_fast pieces.
       return !this.peerChoking || this.allowedFast.has(i);
     };
@@ -314,7 +331,7 @@ export class TorrentEngine implements PickerView {
   addPeer(key: ConnectionId, fastExtension: boolean): void {
     if (this.#peers.has(key)) return;
     const now = this.#clock.nowMs();
-    const peer = new PeerState(key, fastExtension, this.pieceCount, now, this.settings.rateWindowMs, (i, k) => this.#ownerOk(i, k), this.#haveSet);
+    const peer = new PeerState(key, fastExtension, this.pieceCount, now, this.settings.rateWindowMs, (i, k) => this.#ownerOk(i, k), this.#haveSet, () => this.#clock.nowMs());
     this.#peers.set(key, peer);
     if (fastExtension && this.#have.complete) this.#send(key, { type: "have-all" });
     else if (fastExtension && this.#have.empty) this.#send(key, { type: "have-none" });
@@ -411,6 +428,10 @@ export class TorrentEngine implements PickerView {
         const block = msg.begin / blockBytes;
         if (!this.#downloads.isRequestedFrom(key, msg.index, block)) return;
         this.#downloads.release(msg.index, block, key);
+        // Rejects that follow a choke are BEP 6 bookkeeping; one while the peer
+        // unchokes us means it will not serve that piece: without a pause we
+        // would ask it for the same block again at once, for ever.
+        if (!peer.peerChoking) peer.rejectedUntilMs.set(msg.index, this.#clock.nowMs() + rejectedPieceCooldownMs);
         if (this.#parole.get(msg.index) === key && !this.#ownsAnyBlock(msg.index, key)) this.#parole.set(msg.index, null);
         this.#fillAll();
         return;

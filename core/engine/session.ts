@@ -19,6 +19,7 @@ import type { PeerId, PieceIndex } from "../ids.ts";
 import { filePieceRange } from "../layout.ts";
 import { infoFromBytes, pieceHashAt, type TorrentInfo } from "../metainfo.ts";
 import { Bitfield } from "../wire/bitfield.ts";
+import type { ViolationKind } from "../wire/errors.ts";
 import { metadataPieceCount, metadataPieceLength } from "../wire/metadata.ts";
 import { PeerConnection, type PeerEvent } from "../wire/peer-connection.ts";
 import { TorrentEngine, type EngineOutput } from "./engine.ts";
@@ -37,6 +38,8 @@ import {
 import { resolveSettings, type FullSettings } from "./settings.ts";
 
 /** Largest chunk handed to transport.send (Chromium's data-channel max-message-size). */
+/** Violations that end a connection without banning the peer (see the "violation" case). */
+const forgivenViolations: ReadonlySet<ViolationKind> = new Set<ViolationKind>(["timeout", "internal-error", "wrong-info-hash", "self-connection", "bad-handshake"]);
 export const sendChunkBytes = 256 * 1024;
 /** BEP 9: a metadata piece not answered in this long is asked of another peer. */
 export const metadataRequestTimeoutMs = 10_000;
@@ -354,10 +357,21 @@ export class TorrentSession implements TorrentSessionApi {
         conn.metadataCapable = false;
         this.#requestMetadata();
         return;
-      case "violation":
+      case "violation": {
         this.#emit({ type: "protocol-error", id: conn.id, message: `${ev.error.kind}: ${ev.error.message}` });
+        const peerId = conn.wire.remotePeerId;
+        // A peer that broke the protocol on purpose (oversized frames, floods,
+        // data nobody asked for, ...) is banned for this session, so it cannot
+        // repeat the attack on every reconnection. Silence, our own bugs and
+        // handshakes meant for another torrent or for ourselves are not
+        // misbehaviour: those peers may come back.
+        if (peerId !== null && !forgivenViolations.has(ev.error.kind) && !this.#banned.has(peerId)) {
+          this.#banned.add(peerId);
+          this.#emit({ type: "peer-banned", id: conn.id, peerId, reason: `${ev.error.kind}: ${ev.error.message}` });
+        }
         this.#drop(conn, ev.error.message);
         return;
+      }
     }
   }
 
