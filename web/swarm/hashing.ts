@@ -1,6 +1,6 @@
 // Making a torrent from dropped files: the files are one byte stream in torrent
 // order (BEP 3), cut into pieces of choosePieceLength(total); each piece is
-// read with Blob.slice (never a whole file in memory) and hashed with SHA-1
+// streamed with Blob.slice(...).stream() (never a whole file in memory) and hashed with SHA-1
 // (WebCrypto). The piece range is split among up to 4 Web Workers
 // (web/workers/hash-worker.ts); where there is no Worker (Node) the same code
 // runs in this thread.
@@ -128,9 +128,38 @@ export function windowPieces(pieceLength: number, windowBytes = 1024 * 1024): nu
 }
 
 /**
- * SHA-1 of pieces [first, end), 20 bytes each, in order. Reads ~1 MiB windows
- * (the next one while the current one is hashed). Calls onProgress with bytes
- * hashed so far.
+ * The bytes [offset, offset+length) of the concatenated blobs as a sequence of
+ * chunks, each file's part read with one Blob.slice(...).stream(). (Measured in
+ * Chromium on a disk-backed 256 MiB File: 1 MiB slices read at ~225 MB/s, 8 MiB
+ * slices at ~490 MB/s, one stream at ~1,000 MB/s.)
+ */
+export async function* streamRange(blobs: readonly Blob[], layout: LayoutInfo, offset: number, length: number): AsyncGenerator<Uint8Array> {
+  for (const seg of byteRangeSegments(layout, offset, length)) {
+    const reader = blobs[seg.fileIndex]!.slice(seg.fileOffset, seg.fileOffset + seg.length).stream().getReader();
+    let got = 0;
+    try {
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) break;
+        const chunk: Uint8Array = r.value;
+        got += chunk.length;
+        if (got > seg.length) break;
+        yield chunk;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+    if (got !== seg.length) throw new ShareInputError(`file ${seg.fileIndex} changed size while it was read`);
+  }
+}
+
+/** Digest bytes in flight at most while hashing (bounds memory when reading outpaces SHA-1). */
+const hashInFlightBytes = 16 * 1024 * 1024;
+
+/**
+ * SHA-1 of pieces [first, end), 20 bytes each, in order. Streams the range
+ * (see streamRange), hashing each piece as soon as its bytes are in while the
+ * stream reads on. Calls onProgress with bytes hashed so far.
  */
 export async function hashPieceRange(
   blobs: readonly Blob[],
@@ -140,26 +169,57 @@ export async function hashPieceRange(
   onProgress: (doneBytes: number) => void,
   signal?: AbortSignal,
 ): Promise<Uint8Array> {
-  const out = new Uint8Array((end - first) * 20);
-  const step = windowPieces(layout.pieceLength);
-  const readWindow = (from: number): Promise<Uint8Array> => {
-    const span = pieceSpan(layout, from, Math.min(end, from + step));
-    return readRange(blobs, layout, span.offset, span.length);
-  };
+  const out = new Uint8Array(Math.max(0, end - first) * 20);
+  if (first >= end) return out;
+  const span = pieceSpan(layout, first, end);
+  const sizeOf = (index: number): number => pieceSpan(layout, index, index + 1).length;
   let done = 0;
-  let next: Promise<Uint8Array> | null = first < end ? readWindow(first) : null;
-  for (let w = first; w < end; w += step) {
-    signal?.throwIfAborted();
-    const window = await next!;
-    next = w + step < end ? readWindow(w + step) : null;
-    const stop = Math.min(end, w + step);
-    const digests = await Promise.all(
-      Array.from({ length: stop - w }, (_, k) => sha1(window.subarray(k * layout.pieceLength, Math.min(window.length, (k + 1) * layout.pieceLength)))),
-    );
-    digests.forEach((d, k) => out.set(d, (w + k - first) * 20));
-    done += window.length;
+  let inFlight = 0;
+  // Digests complete in any order; progress and backpressure follow the oldest.
+  const pending: { readonly digest: Promise<Uint8Array>; readonly index: number; readonly bytes: number }[] = [];
+  const settleOldest = async (): Promise<void> => {
+    const p = pending.shift()!;
+    out.set(await p.digest, (p.index - first) * 20);
+    inFlight -= p.bytes;
+    done += p.bytes;
     onProgress(done);
+  };
+  const dispatch = async (index: number, bytes: Uint8Array): Promise<void> => {
+    // WebCrypto copies its input when digest() is called.
+    pending.push({ digest: sha1(bytes), index, bytes: bytes.length });
+    inFlight += bytes.length;
+    while (inFlight > hashInFlightBytes) await settleOldest();
+  };
+  let piece = first;
+  let buf = new Uint8Array(sizeOf(piece));
+  let fill = 0;
+  for await (const chunk of streamRange(blobs, layout, span.offset, span.length)) {
+    signal?.throwIfAborted();
+    let pos = 0;
+    while (pos < chunk.length) {
+      if (fill === 0 && chunk.length - pos >= buf.length) {
+        // A whole piece inside this chunk: hash it in place.
+        await dispatch(piece, chunk.subarray(pos, pos + buf.length));
+        pos += buf.length;
+      } else {
+        const n = Math.min(buf.length - fill, chunk.length - pos);
+        buf.set(chunk.subarray(pos, pos + n), fill);
+        fill += n;
+        pos += n;
+        if (fill < buf.length) continue;
+        await dispatch(piece, buf);
+        fill = 0;
+      }
+      piece++;
+      // A fresh buffer per piece: a digest may still be reading the last one.
+      if (piece < end) buf = new Uint8Array(sizeOf(piece));
+      else if (pos < chunk.length) {
+        throw new ShareInputError("the files are longer than they were when sharing started");
+      }
+    }
   }
+  while (pending.length > 0) await settleOldest();
+  if (piece !== end) throw new ShareInputError("the files are shorter than they were when sharing started");
   signal?.throwIfAborted();
   return out;
 }
