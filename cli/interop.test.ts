@@ -11,16 +11,14 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { chromium, type Browser, type Page } from "@playwright/test";
 import { sha256Hex } from "../core/bytes.ts";
 import { chromiumArgs, findChromium } from "../e2e/chromium.ts";
 import { ExitCode } from "./args.ts";
-import { loadWrtc } from "./node-peer.ts";
 import { main, type MainIo } from "./main.ts";
+import { haveReferenceTracker, startReferenceTracker, wrtcLoads, type RunningReferenceTracker } from "./test-reference-tracker.ts";
 
 const root = resolve(import.meta.dirname, "..");
-const referenceTracker = join(root, ".reference", "node_modules", "bittorrent-tracker", "server.js");
 const webtorrentBundle = join(root, ".reference", "node_modules", "webtorrent", "dist", "webtorrent.min.js");
 const fixtures = join(root, "node_modules", "webtorrent-fixtures", "fixtures");
 
@@ -33,23 +31,12 @@ function chromiumPath(): string | undefined | null {
 }
 const executable = chromiumPath();
 const available = ((): boolean => {
-  if (executable === null || !existsSync(referenceTracker) || !existsSync(webtorrentBundle)) return false;
-  try {
-    loadWrtc();
-    return true;
-  } catch {
-    return false;
-  }
+  return executable !== null && haveReferenceTracker && existsSync(webtorrentBundle) && wrtcLoads;
 })();
 
 // Locally a missing reference peer or Chromium skips these tests; under CI it is an error.
 if (!available && process.env["CI"]) throw new Error("interop tests need Chromium, @roamhq/wrtc and .reference/ (scripts/install-reference.sh)");
 
-interface ReferenceServer {
-  listen(port: number, host: string, cb: () => void): void;
-  close(cb?: () => void): void;
-  http: { address(): { port: number } };
-}
 
 
 // Page-side code, kept as plain JavaScript (it runs in Chromium, untranspiled).
@@ -109,7 +96,7 @@ function streams(signal: AbortSignal, stateDir: string): MainIo & { out: () => s
 }
 
 describe.skipIf(!available)("swarmdrop <-> WebTorrent 2.8.5 in Chromium (loopback)", () => {
-  let server: ReferenceServer | undefined;
+  let server: RunningReferenceTracker | undefined;
   // A real loopback HTTP server for the page: 127.0.0.1 is a secure context
   // (WebTorrent needs crypto.subtle), and Chromium's local network access checks
   // let a loopback page reach the loopback tracker.
@@ -121,10 +108,8 @@ describe.skipIf(!available)("swarmdrop <-> WebTorrent 2.8.5 in Chromium (loopbac
   let dir: string;
 
   beforeAll(async () => {
-    const mod = (await import(pathToFileURL(referenceTracker).href)) as { default: new (opts: object) => ReferenceServer };
-    server = new mod.default({ udp: false, http: false, ws: true, stats: false });
-    await new Promise<void>((done) => server!.listen(0, "127.0.0.1", done));
-    tracker = `ws://127.0.0.1:${server.http.address().port}`;
+    server = await startReferenceTracker();
+    tracker = server.url;
     const bundle = readFileSync(webtorrentBundle);
     pages = createServer((req, res) => {
       if (req.url === "/webtorrent.min.js") {
@@ -141,7 +126,7 @@ describe.skipIf(!available)("swarmdrop <-> WebTorrent 2.8.5 in Chromium (loopbac
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
-    if (server !== undefined) await new Promise<void>((done) => server!.close(() => done()));
+    await server?.close();
     if (pages !== undefined) await new Promise<void>((done) => pages!.close(() => done()));
   });
   beforeEach(async () => {

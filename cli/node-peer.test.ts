@@ -3,47 +3,27 @@
 // using web/adapters' TrackerClient, connect over @roamhq/wrtc data channels,
 // and move bytes through PeerTransport with bufferedAmount polling.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { sha256Hex } from "../core/bytes.ts";
 import { infoHashFromBytes, makePeerId } from "../core/ids.ts";
 import { seededRandom } from "../core/random.ts";
 import type { ConnectionId } from "../core/engine/session-types.ts";
 import { PeerTransport } from "../web/adapters/peer-transport.ts";
 import { TrackerClient } from "../web/adapters/tracker-client.ts";
-import { createNodePeer, createNodeSocket, loadWrtc, type NodePeer } from "./node-peer.ts";
-
-const referenceTracker = resolve(import.meta.dirname, "..", ".reference", "node_modules", "bittorrent-tracker", "server.js");
-const wrtcLoads = ((): boolean => {
-  try {
-    loadWrtc();
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { createNodePeer, createNodeSocket, type NodePeer } from "./node-peer.ts";
+import { haveReferenceTracker, startReferenceTracker, wrtcLoads, type RunningReferenceTracker } from "./test-reference-tracker.ts";
 
 // Locally a missing reference tracker or wrtc skips these tests; under CI it is an error.
-if ((!existsSync(referenceTracker) || !wrtcLoads) && process.env["CI"]) throw new Error("these tests need @roamhq/wrtc and .reference/ (scripts/install-reference.sh)");
+if ((!haveReferenceTracker || !wrtcLoads) && process.env["CI"]) throw new Error("these tests need @roamhq/wrtc and .reference/ (scripts/install-reference.sh)");
 
-interface ReferenceServer {
-  listen(port: number, host: string, cb: () => void): void;
-  close(cb?: () => void): void;
-  http: { address(): { port: number } };
-}
-
-describe.skipIf(!existsSync(referenceTracker) || !wrtcLoads)("Node WebRTC peers through a WebSocket tracker (loopback)", () => {
-  let server: ReferenceServer;
+describe.skipIf(!haveReferenceTracker || !wrtcLoads)("Node WebRTC peers through a WebSocket tracker (loopback)", () => {
+  let tracker: RunningReferenceTracker | undefined;
   let url: string;
   beforeAll(async () => {
-    const mod = (await import(pathToFileURL(referenceTracker).href)) as { default: new (opts: object) => ReferenceServer };
-    server = new mod.default({ udp: false, http: false, ws: true, stats: false });
-    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-    url = `ws://127.0.0.1:${server.http.address().port}`;
+    tracker = await startReferenceTracker();
+    url = tracker.url;
   });
   afterAll(async () => {
-    if (server !== undefined) await new Promise<void>((done) => server.close(() => done()));
+    await tracker?.close();
   });
 
   it("connects a seeder and a leecher and moves 4 MiB intact", async () => {

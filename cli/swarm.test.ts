@@ -4,11 +4,9 @@
 // a downloader joining from the magnet link alone (BEP 9 metadata), or from a
 // .torrent with part of the data already on disk.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { sha256Hex, toHex } from "../core/bytes.ts";
 import { infoHashFromHex, makePeerId, peerIdFromHex } from "../core/ids.ts";
 import type { SessionSnapshot } from "../core/engine/session-types.ts";
@@ -17,30 +15,15 @@ import { seededRandom } from "../core/random.ts";
 import { Bitfield } from "../core/wire/bitfield.ts";
 import { InterruptedError } from "./errors.ts";
 import { FileStore } from "./file-store.ts";
-import { createNodePeer, createNodeSocket, loadWrtc } from "./node-peer.ts";
+import { createNodePeer, createNodeSocket } from "./node-peer.ts";
+import { haveReferenceTracker, startReferenceTracker, wrtcLoads, type RunningReferenceTracker } from "./test-reference-tracker.ts";
 import { collectSources, hashSources } from "./source-files.ts";
 import { clientFromPeerId, runSwarmWith, statusLine, type SwarmDeps, type SwarmRunInit } from "./swarm.ts";
 import { main } from "./main.ts";
 import { ExitCode } from "./args.ts";
 
-const referenceTracker = resolve(import.meta.dirname, "..", ".reference", "node_modules", "bittorrent-tracker", "server.js");
-const wrtcLoads = ((): boolean => {
-  try {
-    loadWrtc();
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 // Locally a missing reference tracker or wrtc skips these tests; under CI it is an error.
-if ((!existsSync(referenceTracker) || !wrtcLoads) && process.env["CI"]) throw new Error("these tests need @roamhq/wrtc and .reference/ (scripts/install-reference.sh)");
-
-interface ReferenceServer {
-  listen(port: number, host: string, cb: () => void): void;
-  close(cb?: () => void): void;
-  http: { address(): { port: number } };
-}
+if ((!haveReferenceTracker || !wrtcLoads) && process.env["CI"]) throw new Error("these tests need @roamhq/wrtc and .reference/ (scripts/install-reference.sh)");
 
 const deps = (seed: number): SwarmDeps => {
   const rng = seededRandom(seed);
@@ -57,18 +40,16 @@ const deps = (seed: number): SwarmDeps => {
   };
 };
 
-describe.skipIf(!existsSync(referenceTracker) || !wrtcLoads)("headless peers swarm over wrtc (loopback)", () => {
-  let server: ReferenceServer | undefined;
+describe.skipIf(!haveReferenceTracker || !wrtcLoads)("headless peers swarm over wrtc (loopback)", () => {
+  let referenceTracker: RunningReferenceTracker | undefined;
   let url: string;
   let dir: string;
   beforeAll(async () => {
-    const mod = (await import(pathToFileURL(referenceTracker).href)) as { default: new (opts: object) => ReferenceServer };
-    server = new mod.default({ udp: false, http: false, ws: true, stats: false });
-    await new Promise<void>((done) => server!.listen(0, "127.0.0.1", done));
-    url = `ws://127.0.0.1:${server.http.address().port}`;
+    referenceTracker = await startReferenceTracker();
+    url = referenceTracker.url;
   });
   afterAll(async () => {
-    if (server !== undefined) await new Promise<void>((done) => server!.close(() => done()));
+    await referenceTracker?.close();
   });
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "swarmdrop-swarm-"));
