@@ -6,7 +6,7 @@
 // functions by name and to sample a page's JS heap through CDP.
 import { createServer } from "node:http";
 import type { Server } from "node:http";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { dirname, join, normalize, resolve } from "node:path";
@@ -21,6 +21,17 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const pagesDir = join(repoRoot, "bench", "pages");
 const referenceDir = join(repoRoot, ".reference", "node_modules");
 export const webtorrentBundlePath = join(referenceDir, "webtorrent", "dist", "webtorrent.min.js");
+
+/** The installed reference WebTorrent's version (scripts/install-reference.sh pins it), or null when it is missing. */
+export function referenceWebTorrentVersion(): string | null {
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(join(referenceDir, "webtorrent", "package.json"), "utf8"));
+    const version = typeof pkg === "object" && pkg !== null ? (pkg as { version?: unknown }).version : undefined;
+    return typeof version === "string" ? version : null;
+  } catch {
+    return null;
+  }
+}
 // server.js alone: index.js also loads the client, whose native WebRTC module is not built here.
 const referenceTrackerPath = join(referenceDir, "bittorrent-tracker", "server.js");
 const swarmdropTrackerPath = join(repoRoot, "tracker", "server.ts");

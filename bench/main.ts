@@ -16,7 +16,7 @@ import { ceilingBackpressure, measureCeiling } from "./ceiling.ts";
 import { runTrackerBench } from "./child.ts";
 import { patternFiles } from "./files.ts";
 import type { BenchBrowser, BenchTracker, StaticServer } from "./harness.ts";
-import { launchBrowser, NotAvailableError, repoRoot, startReferenceTracker, startStaticServer, startSwarmdropTracker } from "./harness.ts";
+import { launchBrowser, NotAvailableError, referenceWebTorrentVersion, repoRoot, startReferenceTracker, startStaticServer, startSwarmdropTracker } from "./harness.ts";
 import type { Figure, Measured, Measurements, TransferMeasurement } from "./ratios.ts";
 import { computeFigures, goals, median, pairedRatios, throughputMBps } from "./ratios.ts";
 import type { ChartSpec } from "./report.ts";
@@ -116,6 +116,7 @@ async function main(): Promise<void> {
     return;
   }
   const selected = new Set<BenchmarkName>(args.only);
+  const webtorrentVersion = referenceWebTorrentVersion();
   const sizes = {
     transferBytes: (args.sizeMiB ?? 256) * MiB,
     memoryBytes: (args.sizeMiB ?? 1024) * MiB,
@@ -275,6 +276,7 @@ async function main(): Promise<void> {
     durationS: Math.round((performance.now() - t0) / 100) / 10,
     command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", node: process.version, chromium: bb?.version ?? null },
+    webtorrent: selected.has("webtorrent") ? webtorrentVersion : null,
     tracker: trackerUsed,
     app: app ? `SwarmDrop app served by ${swarmdropTracker?.description ?? "?"}` : appReason,
     sizes,
@@ -320,6 +322,7 @@ async function main(): Promise<void> {
   console.log("");
   console.log(`SwarmDrop benchmarks, ${startedAt} (${result.durationS} s, ${result.machine.cpus} CPUs, Chromium ${result.machine.chromium ?? "-"})`);
   if (trackerUsed) console.log(`Tracker: ${trackerUsed}`);
+  if (selected.has("webtorrent")) console.log(`Reference: WebTorrent ${webtorrentVersion ?? "not installed"} (.reference/, scripts/install-reference.sh)`);
   console.log(`SwarmDrop app: ${result.app ?? "not needed"}`);
   console.log("");
   console.log(formatTable(figures));
@@ -419,7 +422,7 @@ function chartsFor(
     charts.push([
       "webtorrent",
       {
-        title: `Two peers, ${mib(sizes.transferBytes)}: SwarmDrop vs WebTorrent 2.8.5`,
+        title: `Two peers, ${mib(sizes.transferBytes)}: SwarmDrop vs WebTorrent ${referenceWebTorrentVersion() ?? ""}`.trimEnd(),
         subtitle: ratioText(figures, "swarmdropOverWebtorrent", "SwarmDrop / WebTorrent") + ` (goal >= ${goals.swarmdropOverWebtorrent.target})`,
         unit: "MB/s",
         bars: [

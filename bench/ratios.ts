@@ -158,7 +158,7 @@ export function computeFigures(m: Measurements): Figure[] {
     figure("ceilingMBps", "Bare RTCDataChannel ceiling", "MB/s", ceiling),
     figure("swarmdropMBps", "SwarmDrop, two peers", "MB/s", swarmdrop),
     figure("swarmdropOverCeiling", "SwarmDrop / ceiling", "ratio", ratioOf(swarmdrop, ceiling), goals.swarmdropOverCeiling),
-    figure("webtorrentMBps", "WebTorrent 2.8.5, two peers", "MB/s", webtorrent),
+    figure("webtorrentMBps", "WebTorrent, two peers", "MB/s", webtorrent),
     figure("swarmdropOverWebtorrent", "SwarmDrop / WebTorrent", "ratio", ratioOf(swarmdrop, webtorrent), goals.swarmdropOverWebtorrent),
     // Headroom: SwarmDrop cannot beat the ceiling, so SwarmDrop / WebTorrent is at most ceiling / WebTorrent.
     figure("ceilingOverWebtorrent", "Ceiling / WebTorrent (upper limit of the line above)", "ratio", ratioOf(ceiling, webtorrent)),

@@ -1,4 +1,4 @@
-// Interop: the swarmdrop commands against WebTorrent 2.8.5 (the reference
+// Interop: the swarmdrop commands against WebTorrent 3 (the reference
 // browser client, test-only, from .reference/) running in headless Chromium,
 // through the reference WebSocket tracker on loopback.
 //   - `swarmdrop seed` -> WebTorrent downloads it from the printed magnet link;
@@ -95,7 +95,7 @@ function streams(signal: AbortSignal, stateDir: string): MainIo & { out: () => s
   };
 }
 
-describe.skipIf(!available)("swarmdrop <-> WebTorrent 2.8.5 in Chromium (loopback)", () => {
+describe.skipIf(!available)("swarmdrop <-> WebTorrent (.reference/, version 3) in Chromium (loopback)", () => {
   let server: RunningReferenceTracker | undefined;
   // A real loopback HTTP server for the page: 127.0.0.1 is a secure context
   // (WebTorrent needs crypto.subtle), and Chromium's local network access checks

@@ -13,12 +13,13 @@ cat > .reference/package.json <<'JSON'
   "private": true,
   "dependencies": {
     "bittorrent-tracker": "11.2.3",
-    "webtorrent": "2.8.5"
+    "webtorrent": "3.0.21"
   }
 }
 JSON
-if [ -f .reference/node_modules/webtorrent/package.json ] && [ -f .reference/node_modules/bittorrent-tracker/package.json ]; then
-  echo "reference peers already installed in .reference/"
+installed() { node -p "require('./.reference/node_modules/$1/package.json').version" 2>/dev/null || true; }
+if [ "$(installed webtorrent)" = 3.0.21 ] && [ "$(installed bittorrent-tracker)" = 11.2.3 ]; then
+  echo "reference peers already installed in .reference/ (webtorrent 3.0.21, bittorrent-tracker 11.2.3)"
   exit 0
 fi
 npm install --prefix .reference --ignore-scripts --no-audit --no-fund --loglevel=error
