@@ -55,8 +55,13 @@ class RecordingManager implements TransferManager {
   zipStream(): ReadableStream<Uint8Array> {
     return new ReadableStream();
   }
-  async streamUrl(): Promise<string> {
-    return "blob:none";
+  streamingReason: string | null = null;
+  async streamUrl(infoHash: string, fileIndex: number): Promise<string> {
+    this.calls.push(`streamUrl ${infoHash} ${fileIndex}`);
+    return this.streamingReason === null ? `/stream/${infoHash}/${fileIndex}/b.mp4` : "blob:none";
+  }
+  async streamingSupport(): Promise<string | null> {
+    return this.streamingReason;
   }
   async storageUsage(): Promise<StorageUsage> {
     return { usedBytes: 12_300_000, quotaBytes: 1_000_000_000 };

@@ -1,0 +1,98 @@
+// Playing while downloading, in real Chromium against the real tracker: the
+// sharer caps its upload so the download takes about a minute; the friend opens
+// the share link and presses Play; the <audio> element plays (through our
+// Service Worker's /stream/ URL, fed by the friend's page from verified pieces)
+// well before the transfer is complete. Then the cap is lifted, the download
+// finishes and the saved file is byte-identical to the original.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect, test, type Page } from "@playwright/test";
+import { progressOf, savedSha256, sha256, transfer, waitForStatus } from "./helpers.ts";
+
+const sampleRate = 22_050;
+
+/** A mono 16-bit PCM WAV: the 44-byte RIFF header, then a 440 Hz sine wave. */
+function sineWav(samples: number): Uint8Array {
+  const bytes = new Uint8Array(44 + samples * 2);
+  const view = new DataView(bytes.buffer);
+  const ascii = (at: number, text: string) => {
+    for (let i = 0; i < text.length; i++) bytes[at + i] = text.charCodeAt(i);
+  };
+  ascii(0, "RIFF");
+  view.setUint32(4, 36 + samples * 2, true);
+  ascii(8, "WAVE");
+  ascii(12, "fmt ");
+  view.setUint32(16, 16, true); // fmt chunk size
+  view.setUint16(20, 1, true); // PCM
+  view.setUint16(22, 1, true); // mono
+  view.setUint32(24, sampleRate, true);
+  view.setUint32(28, sampleRate * 2, true); // byte rate
+  view.setUint16(32, 2, true); // block align
+  view.setUint16(34, 16, true); // bits per sample
+  ascii(36, "data");
+  view.setUint32(40, samples * 2, true);
+  for (let i = 0; i < samples; i++) view.setInt16(44 + i * 2, Math.round(12_000 * Math.sin((2 * Math.PI * 440 * i) / sampleRate)), true);
+  return bytes;
+}
+
+async function setUploadLimit(page: Page, kib: string): Promise<void> {
+  const field = page.getByLabel("Upload limit (KiB/s)", { exact: true });
+  await field.fill(kib);
+  await field.press("Enter");
+}
+
+test("audio plays while it downloads, and the finished file is byte-identical", async ({ browser }) => {
+  test.setTimeout(240_000);
+  const name = "tone.wav";
+  // 16 MiB of sound (about 6 minutes at 44 KB/s); at 256 KiB/s the download takes about a minute.
+  const wav = sineWav(8 * 1024 * 1024);
+  const path = join(mkdtempSync(join(tmpdir(), "swarmdrop-stream-")), name);
+  writeFileSync(path, wav);
+
+  const sharerContext = await browser.newContext();
+  const friendContext = await browser.newContext({ acceptDownloads: true });
+  try {
+    const sharer = await sharerContext.newPage();
+    await sharer.goto("/");
+    await setUploadLimit(sharer, "256");
+    await sharer.getByLabel("Add files").setInputFiles(path);
+    const link = transfer(sharer, name).getByLabel("Share link");
+    await expect(link).toBeVisible({ timeout: 60_000 });
+    const shareLink = await link.inputValue();
+
+    const friend = await friendContext.newPage();
+    await friend.goto(shareLink);
+    const play = transfer(friend, name).getByRole("button", { name: `Play ${name}`, exact: true });
+    await expect(play).toBeVisible({ timeout: 60_000 });
+    await play.click();
+
+    const audio = transfer(friend, name).getByLabel(`Playing ${name}`);
+    await expect(audio).toBeVisible();
+    // Playing: the position passes one second while the transfer is still well short of complete.
+    await expect
+      .poll(() => audio.evaluate((el) => (el as HTMLAudioElement).currentTime), { timeout: 60_000, intervals: [250] })
+      .toBeGreaterThan(1);
+    expect(await audio.evaluate((el) => (el as HTMLAudioElement).error?.code ?? null)).toBeNull();
+    const progress = await progressOf(friend, name);
+    expect(progress, "the transfer is still downloading while the audio plays").toBeLessThan(100);
+    await expect(transfer(friend, name)).toHaveAttribute("data-status", "downloading");
+    await friend.screenshot({ path: "test-results/screens/stream-playing.png", fullPage: true });
+
+    // Seeking ahead, into bytes not downloaded yet: the playhead follows and playback goes on from there.
+    await audio.evaluate((el) => {
+      const media = el as HTMLAudioElement;
+      media.currentTime = media.duration * 0.6;
+    });
+    await expect
+      .poll(() => audio.evaluate((el) => (el as HTMLAudioElement).currentTime), { timeout: 90_000, intervals: [250] })
+      .toBeGreaterThan(((wav.length - 44) / 2 / sampleRate) * 0.6 + 1);
+
+    await setUploadLimit(sharer, "");
+    await waitForStatus(friend, name, "seeding", 120_000);
+    expect(await savedSha256(friend, name, name)).toBe(sha256(wav));
+  } finally {
+    await sharerContext.close();
+    await friendContext.close();
+  }
+});
