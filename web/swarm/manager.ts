@@ -428,6 +428,8 @@ export class SwarmTransferManager implements TransferManager {
       }
       t.transport.poll();
       this.#maintainOverlay(t);
+      // Pieces can also appear without a verify event (the same files shared again here).
+      for (const wake of [...t.pieceWaiters]) wake();
       if (t.streamsIdleSinceMs !== null && this.#c.monotonicMs() - t.streamsIdleSinceMs > playheadKeepMs) {
         t.streamsIdleSinceMs = null;
         t.session.setPlayhead(null);
