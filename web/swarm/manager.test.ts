@@ -25,7 +25,12 @@ type LimitLog = Map<string, (number | null)[]>;
 /** Playheads each real session was given, in order. */
 type PlayheadLog = ({ readonly fileIndex: number; readonly byteOffset: number } | null)[];
 
-function manager(kv: Kv, trackers: string[] = [], limits: LimitLog = new Map(), extra: { playheads?: PlayheadLog; streaming?: StreamingHost } = {}): SwarmTransferManager {
+function manager(
+  kv: Kv,
+  trackers: string[] = [],
+  limits: LimitLog = new Map(),
+  extra: { playheads?: PlayheadLog; priorities?: string[]; streaming?: StreamingHost } = {},
+): SwarmTransferManager {
   const m = new SwarmTransferManager(
     { origin: "http://localhost:8000", defaultTrackers: trackers, unsupportedReason: null, tickIntervalMs: 50, projectionIntervalMs: 50 },
     {
@@ -35,6 +40,11 @@ function manager(kv: Kv, trackers: string[] = [], limits: LimitLog = new Map(), 
         session.setUploadLimit = (bytesPerS) => {
           limits.set(init.infoHash, [...(limits.get(init.infoHash) ?? []), bytesPerS]);
           apply(bytesPerS);
+        };
+        const setFilePriority = session.setFilePriority.bind(session);
+        session.setFilePriority = (fileIndex, priority) => {
+          extra.priorities?.push(`${fileIndex} ${priority}`);
+          setFilePriority(fileIndex, priority);
         };
         const setPlayhead = session.setPlayhead.bind(session);
         session.setPlayhead = (position) => {
@@ -283,13 +293,18 @@ describe("SwarmTransferManager streaming", () => {
 
   it("waits for a missing piece with the playhead on it; the newest read holds the playhead; abort and remove end the wait", async () => {
     const playheads: PlayheadLog = [];
-    const m = manager(memoryKv(), [], new Map(), { playheads, streaming: streamsHere });
+    const priorities: string[] = [];
+    const m = manager(memoryKv(), [], new Map(), { playheads, priorities, streaming: streamsHere });
     const infoHash = await openTorrent(m, "clip.webm", a);
 
     const first = m.readFileRange(infoHash, 0, 0, 100_000, new AbortController().signal);
     const firstChunk = first.next();
     await settled();
     expect(playheads.at(-1)).toEqual({ fileIndex: 0, byteOffset: 0 });
+    // The file being played comes first; the person's own choice is kept for afterwards.
+    expect(priorities).toEqual(["0 high"]);
+    m.setFilePriority(infoHash, 0, "skip");
+    expect(priorities).toEqual(["0 high"]);
 
     // A seek: a newer read further on takes the playhead.
     const seek = new AbortController();
@@ -309,6 +324,7 @@ describe("SwarmTransferManager streaming", () => {
     expect(got.done).toBe(false);
     expect(got.value).toEqual(a.slice(0, got.value?.length ?? 0));
     await first.return(undefined);
+    expect(priorities.at(-1)).toBe("0 skip");
 
     // Removing a transfer while its player waits ends the read with a clear error.
     const other = await openTorrent(m, "other.webm", bytes(50_000, 12));

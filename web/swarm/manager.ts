@@ -14,8 +14,9 @@
 // semantics; it asks this page for the bytes (web/swarm/stream-host.ts), and
 // readFileRange() reads verified pieces from storage or, for a missing one,
 // moves the session's playhead to it (the picker then fetches just ahead of it
-// in order) and waits for it to verify. The newest open request holds the
-// playhead, so it follows the player's seeks. Where no Service Worker can run
+// in order; the file being played is picked first, at high priority, while a
+// request for it is open) and waits for it to verify. The newest open request
+// holds the playhead, so it follows the player's seeks. Where no Service Worker can run
 // (not a secure context, registration refused), streamUrl() falls back to a
 // blob: URL once the whole file is verified, and streamingSupport() says why.
 import { makeZip } from "client-zip";
@@ -669,7 +670,8 @@ export class SwarmTransferManager implements TransferManager {
     const t = this.#get(infoHash);
     if (t.info === null || !Number.isInteger(fileIndex) || fileIndex < 0 || fileIndex >= t.info.files.length) return;
     t.priorities[fileIndex] = priority;
-    t.session.setFilePriority(fileIndex, priority);
+    // A file being played stays first until its player closes; then the choice applies.
+    if (![...t.streams.values()].some((r) => r.fileIndex === fileIndex)) t.session.setFilePriority(fileIndex, priority);
     this.#emit();
   }
 
@@ -796,6 +798,8 @@ export class SwarmTransferManager implements TransferManager {
     const read = { fileIndex, byteOffset: start };
     t.streams.set(id, read);
     t.streamsIdleSinceMs = null;
+    // While it plays, the file comes before the others (the playhead's window is picked within a priority).
+    t.session.setFilePriority(fileIndex, "high");
     try {
       for (const span of fileRangePieces(info, fileIndex, start, end)) {
         read.byteOffset = span.fileStart;
@@ -811,6 +815,9 @@ export class SwarmTransferManager implements TransferManager {
       }
     } finally {
       t.streams.delete(id);
+      if (!t.destroyed && ![...t.streams.values()].some((r) => r.fileIndex === fileIndex)) {
+        t.session.setFilePriority(fileIndex, t.priorities[fileIndex] ?? "normal");
+      }
       if (t.streams.size === 0) t.streamsIdleSinceMs = this.#c.monotonicMs();
       else this.#followNewestStream(t);
     }
