@@ -96,3 +96,38 @@ test("audio plays while it downloads, and the finished file is byte-identical", 
     await friendContext.close();
   }
 });
+
+test("where Service Workers are blocked, the page says a file plays once downloaded, and plays it then", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const name = "short.wav";
+  const wav = sineWav(600_000);
+  const path = join(mkdtempSync(join(tmpdir(), "swarmdrop-stream-")), name);
+  writeFileSync(path, wav);
+  const sharerContext = await browser.newContext();
+  const friendContext = await browser.newContext({ serviceWorkers: "block" });
+  try {
+    const sharer = await sharerContext.newPage();
+    await sharer.goto("/");
+    // 1.2 MB at 64 KiB/s: the note is there to read while it downloads.
+    await setUploadLimit(sharer, "64");
+    await sharer.getByLabel("Add files").setInputFiles(path);
+    const link = transfer(sharer, name).getByLabel("Share link");
+    await expect(link).toBeVisible({ timeout: 60_000 });
+
+    const friend = await friendContext.newPage();
+    await friend.goto(await link.inputValue());
+    const region = transfer(friend, name);
+    await expect(region.getByText(/Plays once downloaded: playing while downloading is unavailable because/)).toBeVisible({ timeout: 60_000 });
+    await region.getByRole("button", { name: `Play ${name}`, exact: true }).click();
+    const audio = region.getByLabel(`Playing ${name}`);
+    await expect(audio).toBeVisible({ timeout: 90_000 });
+    expect(await progressOf(friend, name)).toBe(100);
+    expect(await audio.getAttribute("src")).toMatch(/^blob:/);
+    await expect
+      .poll(() => audio.evaluate((el) => (el as HTMLAudioElement).currentTime), { timeout: 30_000, intervals: [250] })
+      .toBeGreaterThan(1);
+  } finally {
+    await sharerContext.close();
+    await friendContext.close();
+  }
+});

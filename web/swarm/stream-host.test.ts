@@ -114,7 +114,7 @@ describe("answerStreamRequest", () => {
 });
 
 /** A ServiceWorkerContainer with only what the host touches. */
-function container(options: { register?: () => Promise<unknown>; controlled?: boolean; claims?: boolean }): ServiceWorkerContainer {
+function container(options: { register?: () => Promise<unknown>; controlled?: boolean; claims?: boolean; stubbed?: boolean }): ServiceWorkerContainer {
   const listeners = new Set<() => void>();
   let controller: object | null = options.controlled === true ? {} : null;
   return {
@@ -127,7 +127,7 @@ function container(options: { register?: () => Promise<unknown>; controlled?: bo
         controller = {};
         queueMicrotask(() => listeners.forEach((l) => l()));
       }
-      return {};
+      return options.stubbed === true ? undefined : {};
     },
     addEventListener: (type: string, l: () => void) => {
       if (type === "controllerchange") listeners.add(l);
@@ -148,6 +148,9 @@ describe("ServiceWorkerStreamHost.ready", () => {
     expect(await new ServiceWorkerStreamHost({ container: null, isSecureContext: true }).ready).toMatch(/no Service Workers/);
     const refused = container({ register: () => Promise.reject(new DOMException("The operation is insecure.", "SecurityError")) });
     expect(await new ServiceWorkerStreamHost({ container: refused, isSecureContext: true }).ready).toMatch(/could not be installed: The operation is insecure/);
+    // register() stubbed out to resolve with nothing, as automation tools that block workers do.
+    const stubbed = container({ stubbed: true });
+    expect(await new ServiceWorkerStreamHost({ container: stubbed, isSecureContext: true }).ready).toMatch(/blocks Service Workers/);
     const bypassed = new ServiceWorkerStreamHost({ container: container({}), isSecureContext: true, controlTimeoutMs: 10 });
     expect(await bypassed.ready).toMatch(/did not take charge of this page/);
   });

@@ -164,11 +164,14 @@ export class ServiceWorkerStreamHost implements StreamingHost {
     const { container } = this.#env;
     if (!this.#env.isSecureContext) return "this page is not a secure context (it needs https:// or localhost), so a Service Worker cannot stream files to the player";
     if (container === null) return "this browser offers no Service Workers here (private browsing may turn them off)";
+    let registration: ServiceWorkerRegistration | undefined;
     try {
-      await container.register(this.#env.scriptUrl ?? "/sw.js", { scope: "/", updateViaCache: "none" });
+      registration = await container.register(this.#env.scriptUrl ?? "/sw.js", { scope: "/", updateViaCache: "none" });
     } catch (err) {
       return `the stream helper (a Service Worker) could not be installed: ${messageOf(err)}`;
     }
+    // Some environments (automation, policies) stub register() out and return nothing.
+    if (typeof registration !== "object" || registration === null) return "this browser blocks Service Workers on this page";
     if (container.controller !== null) return null;
     const timeoutMs = this.#env.controlTimeoutMs ?? 15_000;
     const controlled = await new Promise<boolean>((resolve) => {
