@@ -2,8 +2,11 @@
 // sharer caps its upload so the download takes about a minute; the friend opens
 // the share link and presses Play; the <audio> element plays (through our
 // Service Worker's /stream/ URL, fed by the friend's page from verified pieces)
-// well before the transfer is complete. Then the cap is lifted, the download
-// finishes and the saved file is byte-identical to the original.
+// well before the transfer is complete, and goes on after a seek into bytes not
+// downloaded yet. Then the cap is lifted, the download finishes, the saved file
+// is byte-identical, and the /stream/ URL answers Range requests (206, 416, 200)
+// with the right bytes. A second test blocks Service Workers: the page says the
+// file plays once downloaded, and plays it then.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -88,9 +91,36 @@ test("audio plays while it downloads, and the finished file is byte-identical", 
       .poll(() => audio.evaluate((el) => (el as HTMLAudioElement).currentTime), { timeout: 90_000, intervals: [250] })
       .toBeGreaterThan(((wav.length - 44) / 2 / sampleRate) * 0.6 + 1);
 
+    // Closing the player ends its request; the download goes on.
+    await transfer(friend, name).getByRole("button", { name: `Close player ${name}`, exact: true }).click();
+    await expect(audio).toHaveCount(0);
+    await expect(play).toBeVisible();
+
     await setUploadLimit(sharer, "");
     await waitForStatus(friend, name, "seeding", 120_000);
     expect(await savedSha256(friend, name, name)).toBe(sha256(wav));
+
+    // The /stream/ URL speaks HTTP ranges as a player expects (answered by the Service Worker in the friend's page).
+    await play.click();
+    const url = (await audio.getAttribute("src")) ?? "";
+    expect(url).toMatch(/^\/stream\/[0-9a-f]{40}\/0\/tone\.wav$/);
+    const answers = await friend.evaluate(async (u) => {
+      const hex = async (b: ArrayBuffer) => [...new Uint8Array(await crypto.subtle.digest("SHA-256", b))].map((x) => x.toString(16).padStart(2, "0")).join("");
+      const head = await fetch(u, { headers: { Range: "bytes=0-43" } });
+      const tail = await fetch(u, { headers: { Range: "bytes=-4" } });
+      const beyond = await fetch(u, { headers: { Range: "bytes=999999999-" } });
+      const whole = await fetch(u);
+      return {
+        head: { status: head.status, range: head.headers.get("content-range"), type: head.headers.get("content-type"), accept: head.headers.get("accept-ranges"), bytes: [...new Uint8Array(await head.arrayBuffer())] },
+        tail: { status: tail.status, bytes: [...new Uint8Array(await tail.arrayBuffer())] },
+        beyond: { status: beyond.status, range: beyond.headers.get("content-range") },
+        whole: { status: whole.status, length: whole.headers.get("content-length"), sha256: await hex(await whole.arrayBuffer()) },
+      };
+    }, url);
+    expect(answers.head).toEqual({ status: 206, range: `bytes 0-43/${wav.length}`, type: "audio/wav", accept: "bytes", bytes: [...wav.slice(0, 44)] });
+    expect(answers.tail).toEqual({ status: 206, bytes: [...wav.slice(-4)] });
+    expect(answers.beyond).toEqual({ status: 416, range: `bytes */${wav.length}` });
+    expect(answers.whole).toEqual({ status: 200, length: String(wav.length), sha256: sha256(wav) });
   } finally {
     await sharerContext.close();
     await friendContext.close();

@@ -221,38 +221,40 @@ function pageStream(port: MessagePort, ownerId: string, signal: AbortSignal): Re
     waiting = null;
     if (w === null) return;
     const m = e.data;
-    if (m.type === "chunk") w.resolve(new Uint8Array(m.bytes));
-    else if (m.type === "end") w.resolve(null);
+    if (m.type === "chunk") {
+      w.resolve(new Uint8Array(m.bytes));
+      return;
+    }
+    // The end, or an error: the page is done with this request either way.
+    done = true;
+    port.close();
+    if (m.type === "end") w.resolve(null);
     else w.reject(new Error(m.type === "error" ? m.message : `unexpected message “${m.type}” from the page`));
   };
   signal.addEventListener("abort", () => finish(new Error("the player stopped the request")), { once: true });
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (done) return;
+      if (done) throw new Error("the page stopped sending this file");
       const next = await new Promise<Uint8Array | null>((resolve, reject) => {
-        waiting = { resolve, reject };
-        send(port, { type: "pull" });
         // Pieces can take long to arrive; meanwhile make sure the page supplying them is still open.
         const check = setInterval(() => {
           void sw.clients.get(ownerId).then((client) => {
             if (client === undefined) finish(new Error("the SwarmDrop page that was downloading this file was closed"));
           });
         }, ownerCheckMs);
-        const stop = () => clearInterval(check);
-        const w = waiting;
         waiting = {
           resolve: (bytes) => {
-            stop();
-            w.resolve(bytes);
+            clearInterval(check);
+            resolve(bytes);
           },
           reject: (err) => {
-            stop();
-            w.reject(err);
+            clearInterval(check);
+            reject(err);
           },
         };
+        send(port, { type: "pull" });
       });
       if (next === null) {
-        finish(null);
         controller.close();
       } else {
         controller.enqueue(next);
