@@ -79,7 +79,6 @@ test("audio plays while it downloads, and the finished file is byte-identical", 
     expect(await audio.evaluate((el) => (el as HTMLAudioElement).error?.code ?? null)).toBeNull();
     const progress = await progressOf(friend, name);
     expect(progress, "the transfer is still downloading while the audio plays").toBeLessThan(100);
-    await expect(transfer(friend, name)).toHaveAttribute("data-status", "downloading");
     await friend.screenshot({ path: "test-results/screens/stream-playing.png", fullPage: true });
 
     // Seeking ahead, into bytes not downloaded yet: the playhead follows and playback goes on from there.
