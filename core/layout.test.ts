@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { LayoutError, byteRangePieces, byteRangeSegments, filePieceRange, pieceSegments, type LayoutInfo } from "./layout.ts";
+import { LayoutError, byteRangePieces, byteRangeSegments, filePieceRange, fileRangePieces, pieceSegments, type LayoutInfo } from "./layout.ts";
 import { createTorrentFromBytes } from "./metainfo.ts";
 import { concatBytes } from "./bytes.ts";
 import { seededRandom } from "./random.ts";
@@ -138,5 +138,56 @@ describe("byteRangeSegments", () => {
     ]);
     expect(() => filePieceRange(info, 3)).toThrow(LayoutError);
     expect(filePieceRange(info, 1)).toBeNull();
+  });
+});
+
+describe("fileRangePieces", () => {
+  it("maps a byte range of a file that starts mid-piece to the pieces and the parts of them it covers", () => {
+    // Pieces of 16 KiB; file 1 starts 10 KiB into piece 0.
+    const layout = layoutOf([10 * KiB, 40 * KiB, 5], 16 * KiB);
+    expect(fileRangePieces(layout, 1, 0, 40 * KiB)).toEqual([
+      { piece: 0, pieceOffset: 10 * KiB, length: 6 * KiB, fileStart: 0 },
+      { piece: 1, pieceOffset: 0, length: 16 * KiB, fileStart: 6 * KiB },
+      { piece: 2, pieceOffset: 0, length: 16 * KiB, fileStart: 22 * KiB },
+      { piece: 3, pieceOffset: 0, length: 2 * KiB, fileStart: 38 * KiB },
+    ]);
+    // A player's range inside one piece, and the last byte of the file.
+    expect(fileRangePieces(layout, 1, 7 * KiB, 8 * KiB)).toEqual([{ piece: 1, pieceOffset: KiB, length: KiB, fileStart: 7 * KiB }]);
+    expect(fileRangePieces(layout, 2, 4, 5)).toEqual([{ piece: 3, pieceOffset: 2 * KiB + 4, length: 1, fileStart: 4 }]);
+    expect(fileRangePieces(layout, 1, 100, 100)).toEqual([]);
+  });
+
+  it("refuses ranges outside the file", () => {
+    const layout = layoutOf([100, 200], 64);
+    expect(() => fileRangePieces(layout, 1, 0, 201)).toThrow(LayoutError);
+    expect(() => fileRangePieces(layout, 1, 50, 40)).toThrow(LayoutError);
+    expect(() => fileRangePieces(layout, 1, -1, 10)).toThrow(LayoutError);
+    expect(() => fileRangePieces(layout, 2, 0, 0)).toThrow(LayoutError);
+  });
+
+  it("covers exactly the range, in order, each span inside one piece (property)", () => {
+    fc.assert(
+      fc.property(
+        layouts.chain((layout) =>
+          fc.tuple(fc.constant(layout), fc.integer({ min: 0, max: layout.files.length - 1 })).chain(([l, i]) => {
+            const length = l.files[i]!.length;
+            return fc.tuple(fc.constant(l), fc.constant(i), fc.integer({ min: 0, max: length }), fc.integer({ min: 0, max: length }));
+          }),
+        ),
+        ([layout, i, x, y]) => {
+          const [start, end] = x <= y ? [x, y] : [y, x];
+          const spans = fileRangePieces(layout, i, start, end);
+          let at = start;
+          for (const s of spans) {
+            expect(s.fileStart).toBe(at);
+            expect(s.length).toBeGreaterThan(0);
+            expect(s.pieceOffset + s.length).toBeLessThanOrEqual(layout.pieceLength);
+            expect(s.piece * layout.pieceLength + s.pieceOffset).toBe(layout.files[i]!.offset + at);
+            at += s.length;
+          }
+          expect(at).toBe(end);
+        },
+      ),
+    );
   });
 });

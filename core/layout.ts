@@ -85,3 +85,39 @@ export function byteRangePieces(info: LayoutInfo, offset: number, length: number
   if (length === 0) return null;
   return { first: Math.floor(offset / info.pieceLength), last: Math.floor((offset + length - 1) / info.pieceLength) };
 }
+
+/** One piece's share of a byte range of a file. */
+export interface FileRangeSpan {
+  readonly piece: number;
+  /** Where the span starts inside the piece. */
+  readonly pieceOffset: number;
+  readonly length: number;
+  /** Where the span starts inside the file. */
+  readonly fileStart: number;
+}
+
+/**
+ * The pieces holding bytes [start, end) of file `fileIndex`, in order, each
+ * with the part of it that lies in the range (what a player's Range request
+ * needs read or waited for).
+ */
+export function fileRangePieces(info: LayoutInfo, fileIndex: number, start: number, end: number): FileRangeSpan[] {
+  const f = info.files[fileIndex];
+  if (!Number.isInteger(fileIndex) || f === undefined) {
+    throw new LayoutError(`file index ${fileIndex} is outside 0..${info.files.length - 1}`);
+  }
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > f.length) {
+    throw new LayoutError(`bytes ${start}..${end} are outside file ${fileIndex} of ${f.length} bytes`);
+  }
+  const out: FileRangeSpan[] = [];
+  let at = f.offset + start;
+  const stop = f.offset + end;
+  while (at < stop) {
+    const piece = Math.floor(at / info.pieceLength);
+    const pieceStart = piece * info.pieceLength;
+    const to = Math.min(stop, pieceStart + info.pieceLength);
+    out.push({ piece, pieceOffset: at - pieceStart, length: to - at, fileStart: at - f.offset });
+    at = to;
+  }
+  return out;
+}

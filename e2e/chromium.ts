@@ -12,6 +12,8 @@ export const chromiumArgs = [
   "--disable-sync",
   "--no-first-run",
   "--disable-features=WebRtcHideLocalIpsWithMdns",
+  // Players start on their own (the stream spec checks that audio plays while downloading).
+  "--autoplay-policy=no-user-gesture-required",
 ];
 
 export class NoChromiumError extends Error {

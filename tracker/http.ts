@@ -1,5 +1,6 @@
 // HTTP beside the WebSocket tracker on the same port: the built web app (static
-// files, SPA fallback to index.html, long caching for hashed /assets/), plus
+// files, SPA fallback to index.html, long caching for hashed /assets/, /sw.js
+// as JavaScript with no-cache so a new stream Service Worker is picked up), plus
 // /stats.json, /metrics (Prometheus text format 0.0.4) and /config.json.
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -113,6 +114,11 @@ export function createHttpHandler(options: HttpOptions): (req: IncomingMessage, 
     const file = resolve(distDir, "." + (decoded.startsWith("/") ? decoded : "/" + decoded));
     if (decoded.includes("\0") || (file !== distDir && !file.startsWith(distDir + sep))) {
       sendText(res, 404, "text/plain; charset=utf-8", "Not found.\n");
+      return;
+    }
+    if (decoded.startsWith("/stream/")) {
+      // Answered in the browser by the app's Service Worker (/sw.js); reaching the server means it did not.
+      sendText(res, 404, "text/plain; charset=utf-8", "This /stream/ URL is played through SwarmDrop's Service Worker in a page that has the transfer: open SwarmDrop there and press Play.\n");
       return;
     }
     const isAsset = decoded.startsWith("/assets/");

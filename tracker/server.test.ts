@@ -21,6 +21,7 @@ beforeAll(async () => {
   writeFileSync(join(dist, "index.html"), "<!doctype html><title>SwarmDrop test app</title>");
   writeFileSync(join(dist, "assets", "app-3f2a1b.js"), "console.log('hashed asset')");
   writeFileSync(join(dist, "manifest.webmanifest"), "{}");
+  writeFileSync(join(dist, "sw.js"), "self.addEventListener('fetch', () => {})");
   writeFileSync(join(root, "secret.txt"), "TOP SECRET outside dist");
   tracker = await startTracker(
     defaultConfig({
@@ -56,6 +57,14 @@ describe("tracker HTTP", () => {
     expect(asset.headers["content-type"]).toBe("text/javascript; charset=utf-8");
     expect(asset.headers["cache-control"]).toContain("immutable");
     expect((await httpGet(tracker.port, "/manifest.webmanifest")).headers["content-type"]).toBe("application/manifest+json");
+    // The stream Service Worker: JavaScript, revalidated on every load so an update is seen.
+    const worker = await httpGet(tracker.port, "/sw.js");
+    expect(worker.headers["content-type"]).toBe("text/javascript; charset=utf-8");
+    expect(worker.headers["cache-control"]).toBe("no-cache");
+    // /stream/ URLs belong to that worker: without it, a clear 404 rather than the app's HTML.
+    const stream = await httpGet(tracker.port, `/stream/${"a".repeat(40)}/0/song`);
+    expect(stream.status).toBe(404);
+    expect(stream.body).toMatch(/Service Worker/);
     const route = await httpGet(tracker.port, "/share/abc?x=1");
     expect(route.status).toBe(200);
     expect(route.body).toContain("SwarmDrop test app");

@@ -55,8 +55,13 @@ class RecordingManager implements TransferManager {
   zipStream(): ReadableStream<Uint8Array> {
     return new ReadableStream();
   }
-  async streamUrl(): Promise<string> {
-    return "blob:none";
+  streamingReason: string | null = null;
+  async streamUrl(infoHash: string, fileIndex: number): Promise<string> {
+    this.calls.push(`streamUrl ${infoHash} ${fileIndex}`);
+    return this.streamingReason === null ? `/stream/${infoHash}/${fileIndex}/b.mp4` : "blob:none";
+  }
+  async streamingSupport(): Promise<string | null> {
+    return this.streamingReason;
   }
   async storageUsage(): Promise<StorageUsage> {
     return { usedBytes: 12_300_000, quotaBytes: 1_000_000_000 };
@@ -215,6 +220,33 @@ describe("<App>", () => {
     URL.revokeObjectURL = vi.fn();
     fireEvent.click(within(region).getByRole("button", { name: "Save a.jpg" }));
     await vi.waitFor(() => expect(manager.calls).toContain(`fileBlob ${hash} 0`));
+    disconnect();
+  });
+
+  it("plays a media file while it downloads: Play opens a player on the /stream/ URL, Close player closes it", async () => {
+    const manager = new RecordingManager();
+    const { disconnect } = renderApp(manager);
+    manager.publish([view()]);
+    const region = screen.getByRole("region", { name: "holiday" });
+    fireEvent.click(within(region).getByRole("button", { name: "Play sub/b.mp4" }));
+    const player = await within(region).findByLabelText("Playing sub/b.mp4");
+    expect(player.tagName).toBe("VIDEO");
+    expect(player.getAttribute("src")).toBe(`/stream/${hash}/1/b.mp4`);
+    expect(within(region).queryByText(/Plays once downloaded/)).toBeNull();
+    fireEvent.click(within(region).getByRole("button", { name: "Close player sub/b.mp4" }));
+    expect(within(region).queryByLabelText("Playing sub/b.mp4")).toBeNull();
+    expect(within(region).getByRole("button", { name: "Play sub/b.mp4" })).toBeTruthy();
+    disconnect();
+  });
+
+  it("where no Service Worker can run, says the file plays once downloaded, and why", async () => {
+    const manager = new RecordingManager();
+    manager.streamingReason = "this page is not a secure context (it needs https:// or localhost)";
+    const { disconnect } = renderApp(manager);
+    manager.publish([view()]);
+    const region = screen.getByRole("region", { name: "holiday" });
+    expect(await within(region).findByText(/Plays once downloaded: playing while downloading is unavailable because this page is not a secure context/)).toBeTruthy();
+    expect(within(region).getByRole("button", { name: "Play sub/b.mp4" })).toBeTruthy();
     disconnect();
   });
 

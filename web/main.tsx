@@ -12,6 +12,7 @@ import { App } from "./App.tsx";
 import { SwarmProvider } from "./state/context.tsx";
 import { createSwarmStore } from "./state/store.ts";
 import { SwarmTransferManager, type SwarmPeer } from "./swarm/manager.ts";
+import { ServiceWorkerStreamHost } from "./swarm/stream-host.ts";
 import "./styles.css";
 
 /** Why this browser cannot run SwarmDrop, or null. */
@@ -34,6 +35,12 @@ const reason = unsupportedReason();
 let iceServers: RTCIceServer[] = [];
 if (reason === null) iceServers = await fetchIceServers("/config.json");
 
+// Plays audio/video while downloading: our Service Worker answers /stream/ URLs with bytes from this page.
+const streaming = new ServiceWorkerStreamHost({
+  container: reason === null && "serviceWorker" in navigator ? navigator.serviceWorker : null,
+  isSecureContext: window.isSecureContext,
+});
+
 const manager = new SwarmTransferManager(
   { origin: window.location.origin, defaultTrackers: [announceUrl()], unsupportedReason: reason },
   {
@@ -45,11 +52,15 @@ const manager = new SwarmTransferManager(
     nowMs: () => Date.now(),
     monotonicMs: () => performance.now(),
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+    streaming,
   },
 );
 
 const store = createSwarmStore(manager);
 store.connect();
+streaming.attach(manager, {
+  onError: (message) => store.getState().actions.notify("error", "Playback stopped", `${message.replace(/[.\s]+$/, "")}.`),
+});
 window.addEventListener("pagehide", () => manager.close());
 
 createRoot(document.getElementById("root")!).render(

@@ -18,6 +18,7 @@ function manager(overrides: Partial<TransferManager>): TransferManager {
     fileBlob: unused,
     zipStream: unused,
     streamUrl: unused,
+    streamingSupport: unused,
     storageUsage: async (): Promise<StorageUsage> => ({ usedBytes: 0, quotaBytes: null }),
     subscribe: () => () => {},
     unsupportedReason: null,

@@ -11,6 +11,7 @@ import type { WebSocketLike } from "../adapters/tracker-client.ts";
 import { inThreadRunner } from "./hashing.ts";
 import { storageFault, SwarmTransferManager, type SwarmPeer } from "./manager.ts";
 import { StorageFullError } from "../../core/engine/session-types.ts";
+import type { StreamingHost } from "./stream-host.ts";
 import type { TransferView } from "./types.ts";
 
 const managers: SwarmTransferManager[] = [];
@@ -21,7 +22,15 @@ afterEach(() => {
 /** Upload limits each real session was given, by infohash, in order. */
 type LimitLog = Map<string, (number | null)[]>;
 
-function manager(kv: Kv, trackers: string[] = [], limits: LimitLog = new Map()): SwarmTransferManager {
+/** Playheads each real session was given, in order. */
+type PlayheadLog = ({ readonly fileIndex: number; readonly byteOffset: number } | null)[];
+
+function manager(
+  kv: Kv,
+  trackers: string[] = [],
+  limits: LimitLog = new Map(),
+  extra: { playheads?: PlayheadLog; priorities?: string[]; streaming?: StreamingHost } = {},
+): SwarmTransferManager {
   const m = new SwarmTransferManager(
     { origin: "http://localhost:8000", defaultTrackers: trackers, unsupportedReason: null, tickIntervalMs: 50, projectionIntervalMs: 50 },
     {
@@ -31,6 +40,16 @@ function manager(kv: Kv, trackers: string[] = [], limits: LimitLog = new Map()):
         session.setUploadLimit = (bytesPerS) => {
           limits.set(init.infoHash, [...(limits.get(init.infoHash) ?? []), bytesPerS]);
           apply(bytesPerS);
+        };
+        const setFilePriority = session.setFilePriority.bind(session);
+        session.setFilePriority = (fileIndex, priority) => {
+          extra.priorities?.push(`${fileIndex} ${priority}`);
+          setFilePriority(fileIndex, priority);
+        };
+        const setPlayhead = session.setPlayhead.bind(session);
+        session.setPlayhead = (position) => {
+          extra.playheads?.push(position);
+          setPlayhead(position);
         };
         return session;
       },
@@ -45,6 +64,7 @@ function manager(kv: Kv, trackers: string[] = [], limits: LimitLog = new Map()):
       monotonicMs: () => performance.now(),
       randomBytes: (n) => new Uint8Array(randomBytes(n)),
       hashRunner: inThreadRunner,
+      ...(extra.streaming === undefined ? {} : { streaming: extra.streaming }),
     },
   );
   managers.push(m);
@@ -228,6 +248,90 @@ describe("SwarmTransferManager", () => {
     await m.remove(infoHash);
     expect(m.views()).toEqual([]);
     expect(await kv.keysWithPrefix("")).toEqual([]);
+  });
+});
+
+describe("SwarmTransferManager streaming", () => {
+  const a = bytes(100_000, 11);
+  const streamsHere: StreamingHost = { ready: Promise.resolve(null) };
+  /** Lets pending promise callbacks run (no waiting on the clock). */
+  const settled = () => new Promise((r) => setTimeout(r, 0));
+
+  async function collect(chunks: AsyncGenerator<Uint8Array>): Promise<{ bytes: Uint8Array; sizes: number[] }> {
+    const parts: Uint8Array[] = [];
+    for await (const c of chunks) parts.push(c);
+    return { bytes: new Uint8Array(Buffer.concat(parts)), sizes: parts.map((p) => p.length) };
+  }
+
+  async function openTorrent(m: SwarmTransferManager, name: string, data: Uint8Array): Promise<string> {
+    const info = await createTorrentFromBytes(name, [{ path: [name], data }]);
+    return m.open({ torrentFile: new File([encodeTorrentFile(info, { announce: [] }) as Uint8Array<ArrayBuffer>], `${name}.torrent`) });
+  }
+
+  it("gives players a /stream/ URL where a Service Worker serves them, and reads any byte range in chunks of at most a piece", async () => {
+    const m = manager(memoryKv(), [], new Map(), { streaming: streamsHere });
+    const infoHash = await m.share([{ file: fileOf(a, "song.mp3"), path: "song.mp3" }]);
+    expect(await m.streamingSupport()).toBeNull();
+    expect(await m.streamUrl(infoHash, 0)).toBe(`/stream/${infoHash}/0/song.mp3`);
+    expect(m.streamFile(infoHash, 0)).toEqual({ lengthBytes: 100_000, name: "song.mp3", mime: "audio/mpeg" });
+    expect((await viewOf(m, infoHash)).files[0]?.streamable).toBe(true);
+
+    const read = await collect(m.readFileRange(infoHash, 0, 1_000, 70_001, new AbortController().signal));
+    expect(read.bytes).toEqual(a.slice(1_000, 70_001));
+    expect(Math.max(...read.sizes)).toBeLessThanOrEqual(16 * 1024);
+    expect((await collect(m.readFileRange(infoHash, 0, 99_999, 100_000, new AbortController().signal))).bytes).toEqual(a.slice(99_999));
+    expect(() => m.streamFile("0".repeat(40), 0)).toThrow(expect.objectContaining({ name: "TransferNotFoundError" }));
+    await expect(m.readFileRange(infoHash, 0, 5, 100_001, new AbortController().signal).next()).rejects.toThrow(/outside “song.mp3”/);
+  });
+
+  it("without a Service Worker says why, and plays a complete file from a blob: URL", async () => {
+    const m = manager(memoryKv());
+    const infoHash = await m.share([{ file: fileOf(a, "song.mp3"), path: "song.mp3" }]);
+    expect(await m.streamingSupport()).toMatch(/no stream helper/);
+    expect(await m.streamUrl(infoHash, 0)).toMatch(/^blob:/);
+  });
+
+  it("waits for a missing piece with the playhead on it; the newest read holds the playhead; abort and remove end the wait", async () => {
+    const playheads: PlayheadLog = [];
+    const priorities: string[] = [];
+    const m = manager(memoryKv(), [], new Map(), { playheads, priorities, streaming: streamsHere });
+    const infoHash = await openTorrent(m, "clip.webm", a);
+
+    const first = m.readFileRange(infoHash, 0, 0, 100_000, new AbortController().signal);
+    const firstChunk = first.next();
+    await settled();
+    expect(playheads.at(-1)).toEqual({ fileIndex: 0, byteOffset: 0 });
+    // The file being played comes first; the person's own choice is kept for afterwards.
+    expect(priorities).toEqual(["0 high"]);
+    m.setFilePriority(infoHash, 0, "skip");
+    expect(priorities).toEqual(["0 high"]);
+
+    // A seek: a newer read further on takes the playhead.
+    const seek = new AbortController();
+    const second = m.readFileRange(infoHash, 0, 60_000, 100_000, seek.signal);
+    const secondChunk = second.next();
+    await settled();
+    expect(playheads.at(-1)).toEqual({ fileIndex: 0, byteOffset: 60_000 });
+
+    // The player drops that request: the wait ends and the playhead returns to the read still open.
+    seek.abort(new DOMException("gone", "AbortError"));
+    await expect(secondChunk).rejects.toMatchObject({ name: "AbortError" });
+    expect(playheads.at(-1)).toEqual({ fileIndex: 0, byteOffset: 0 });
+
+    // The same file shared here: the waiting read gets its bytes.
+    await m.share([{ file: fileOf(a, "clip.webm"), path: "clip.webm" }]);
+    const got = await firstChunk;
+    expect(got.done).toBe(false);
+    expect(got.value).toEqual(a.slice(0, got.value?.length ?? 0));
+    await first.return(undefined);
+    expect(priorities.at(-1)).toBe("0 skip");
+
+    // Removing a transfer while its player waits ends the read with a clear error.
+    const other = await openTorrent(m, "other.webm", bytes(50_000, 12));
+    const waiting = m.readFileRange(other, 0, 0, 50_000, new AbortController().signal).next();
+    await settled();
+    await m.remove(other);
+    await expect(waiting).rejects.toThrow(/“other.webm” was removed while playing/);
   });
 });
 

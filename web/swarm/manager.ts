@@ -9,12 +9,16 @@
 // seeding). The UI reads a projection built from session snapshots about
 // 4 times a second.
 //
-// Streaming limit (first version, documented): streamUrl() makes the picker
-// fetch the file from its start (session playhead at byte 0, the file at high
-// priority) and resolves with a blob: URL once the whole file is verified.
-// Playing while downloading needs MediaSource (only for fragmented mp4/webm
-// with known codecs) or a Service Worker answering range requests; neither is
-// done yet.
+// Playing while downloading: streamUrl() gives a /stream/<infohash>/<file>/<name>
+// URL, answered by our Service Worker (web/sw/stream-worker.ts) with HTTP Range
+// semantics; it asks this page for the bytes (web/swarm/stream-host.ts), and
+// readFileRange() reads verified pieces from storage or, for a missing one,
+// moves the session's playhead to it (the picker then fetches just ahead of it
+// in order; the file being played is picked first, at high priority, while a
+// request for it is open) and waits for it to verify. The newest open request
+// holds the playhead, so it follows the player's seeks. Where no Service Worker can run
+// (not a secure context, registration refused), streamUrl() falls back to a
+// blob: URL once the whole file is verified, and streamingSupport() says why.
 import { makeZip } from "client-zip";
 import type {
   ConnectionId,
@@ -29,7 +33,7 @@ import type {
 import { PieceState, StorageFullError } from "../../core/engine/session-types.ts";
 import { toHex } from "../../core/bytes.ts";
 import { makePeerId, pieceIndex, type InfoHash, type PeerId, type PieceIndex } from "../../core/ids.ts";
-import { filePieceRange } from "../../core/layout.ts";
+import { fileRangePieces, filePieceRange } from "../../core/layout.ts";
 import { formatMagnet, parseShareFragment } from "../../core/magnet.ts";
 import { infoFromBytes, parseTorrentFile, pieceSize, type TorrentInfo } from "../../core/metainfo.ts";
 import { seededRandom } from "../../core/random.ts";
@@ -41,6 +45,8 @@ import { TrackerClient, TrackerUrlError, type SignalingPeer, type WebSocketLike 
 import { hashFiles, planTorrent, windowPieces, type HashRunner } from "./hashing.ts";
 import { reannouncePolicy, shouldReannounce } from "./reannounce.ts";
 import { BlobPieceStore } from "./seed-store.ts";
+import { mediaKind, mimeType, streamPath } from "../sw/http-range.ts";
+import { noStreaming, type StreamingHost } from "./stream-host.ts";
 import type { FileView, SpeedSample, StorageUsage, TrackerView, TransferManager, TransferStatus, TransferView } from "./types.ts";
 
 export type SwarmPeer = SignalingPeer & DataPeer;
@@ -59,6 +65,8 @@ export interface ManagerComponents {
   readonly hashRunner?: HashRunner;
   /** Awaited before any transfer starts (e.g. fetching ICE servers). */
   prepare?(): Promise<void>;
+  /** Serves /stream/ URLs (the stream Service Worker); without it files play once complete. */
+  readonly streaming?: StreamingHost;
 }
 
 export interface ManagerInit {
@@ -86,7 +94,6 @@ export class OpenError extends Error {
   override name = "OpenError";
 }
 
-const STREAMABLE = /\.(mp4|m4v|webm|ogv|mp3|m4a|aac|ogg|oga|opus|wav|flac)$/i;
 const MAX_TORRENT_FILE_BYTES = 16 * 1024 * 1024;
 const BLOB_FOLD_BYTES = 64 * 1024 * 1024;
 
@@ -116,9 +123,18 @@ interface Transfer {
   error: string | null;
   readonly history: SpeedSample[];
   readonly blobUrls: string[];
+  /** Open stream reads by id (ascending: the last is the newest), each at its read position. */
+  readonly streams: Map<number, { readonly fileIndex: number; byteOffset: number }>;
+  /** Called when a piece verifies or the transfer goes away: stream reads waiting for pieces. */
+  readonly pieceWaiters: Set<() => void>;
+  /** When the last stream read ended (monotonic ms), while the playhead it set is still on. */
+  streamsIdleSinceMs: number | null;
   unsubscribe: () => void;
   destroyed: boolean;
 }
+
+/** How long the playhead stays where the last stream read left it (a paused player) before the picker goes back to rarest first. */
+const playheadKeepMs = 60_000;
 
 /** How long the copy into browser storage waits per ~1 MiB window while the transfer is uploading. */
 const copyYieldMaxMs = 1_000;
@@ -188,6 +204,7 @@ export class SwarmTransferManager implements TransferManager {
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   /** Shares being hashed, listed with status "hashing" under a temporary id until their infohash is known. */
   readonly #hashing = new Map<string, { name: string; doneBytes: number; totalBytes: number; addedAtMs: number }>();
+  #streamSeq = 0;
   /** Resolves when stored transfers have been resumed. */
   readonly ready: Promise<void>;
   #closed = false;
@@ -291,6 +308,9 @@ export class SwarmTransferManager implements TransferManager {
       error: null,
       history: [],
       blobUrls: [],
+      streams: new Map(),
+      pieceWaiters: new Set(),
+      streamsIdleSinceMs: null,
       unsubscribe: () => undefined,
       destroyed: false,
     };
@@ -381,6 +401,9 @@ export class SwarmTransferManager implements TransferManager {
           });
         return;
       }
+      case "piece-verified":
+        for (const wake of [...t.pieceWaiters]) wake();
+        return;
       case "completed":
         for (const c of t.clients) c.completed();
         return;
@@ -406,6 +429,12 @@ export class SwarmTransferManager implements TransferManager {
       }
       t.transport.poll();
       this.#maintainOverlay(t);
+      // Pieces can also appear without a verify event (the same files shared again here).
+      for (const wake of [...t.pieceWaiters]) wake();
+      if (t.streamsIdleSinceMs !== null && this.#c.monotonicMs() - t.streamsIdleSinceMs > playheadKeepMs) {
+        t.streamsIdleSinceMs = null;
+        t.session.setPlayhead(null);
+      }
     }
   }
 
@@ -454,6 +483,7 @@ export class SwarmTransferManager implements TransferManager {
     t.unsubscribe();
     t.transport.closeAll("the transfer was closed");
     t.session.destroy();
+    for (const wake of [...t.pieceWaiters]) wake();
     for (const url of t.blobUrls) URL.revokeObjectURL(url);
   }
 
@@ -640,7 +670,8 @@ export class SwarmTransferManager implements TransferManager {
     const t = this.#get(infoHash);
     if (t.info === null || !Number.isInteger(fileIndex) || fileIndex < 0 || fileIndex >= t.info.files.length) return;
     t.priorities[fileIndex] = priority;
-    t.session.setFilePriority(fileIndex, priority);
+    // A file being played stays first until its player closes; then the choice applies.
+    if (![...t.streams.values()].some((r) => r.fileIndex === fileIndex)) t.session.setFilePriority(fileIndex, priority);
     this.#emit();
   }
 
@@ -707,12 +738,18 @@ export class SwarmTransferManager implements TransferManager {
     return makeZip(entries());
   }
 
+  streamingSupport(): Promise<string | null> {
+    return (this.#c.streaming ?? noStreaming).ready;
+  }
+
   async streamUrl(infoHash: string, fileIndex: number): Promise<string> {
     const t = this.#get(infoHash);
     const info = this.#requireInfo(t);
-    if (info.files[fileIndex] === undefined) throw new FileNotReadyError(`“${t.name}” has no file number ${fileIndex}`);
+    const file = info.files[fileIndex];
+    if (file === undefined) throw new FileNotReadyError(`“${t.name}” has no file number ${fileIndex}`);
+    if ((await this.streamingSupport()) === null) return streamPath(t.infoHash, fileIndex, file.path[file.path.length - 1] ?? t.name);
     if (!this.#fileComplete(t, info, fileIndex)) {
-      // First version: fetch this file in order from its start, then play it whole (see the header).
+      // No Service Worker: fetch this file in order from its start, then play it whole.
       t.session.setFilePriority(fileIndex, "high");
       t.session.setPlayhead({ fileIndex, byteOffset: 0 });
       await new Promise<void>((resolve, reject) => {
@@ -732,6 +769,98 @@ export class SwarmTransferManager implements TransferManager {
     const url = URL.createObjectURL(await this.fileBlob(infoHash, fileIndex));
     t.blobUrls.push(url);
     return url;
+  }
+
+  /** For the stream host: one file's size, name and media type (TransferNotFoundError when this page has no such transfer). */
+  streamFile(infoHash: string, fileIndex: number): { readonly lengthBytes: number; readonly name: string; readonly mime: string } {
+    const t = this.#get(infoHash);
+    const info = this.#requireInfo(t);
+    const file = info.files[fileIndex];
+    if (file === undefined) throw new FileNotReadyError(`“${t.name}” has no file number ${fileIndex}`);
+    const name = file.path[file.path.length - 1] ?? t.name;
+    return { lengthBytes: file.length, name, mime: mimeType(name) };
+  }
+
+  /**
+   * Bytes [start, end) of one file, in order, at most a piece per chunk. A
+   * missing piece moves the playhead to it (when this is the newest open read)
+   * and is waited for; the signal's abort ends the wait (the player went away).
+   */
+  async *readFileRange(infoHash: string, fileIndex: number, start: number, end: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+    const t = this.#get(infoHash);
+    const info = this.#requireInfo(t);
+    const file = info.files[fileIndex];
+    if (file === undefined) throw new FileNotReadyError(`“${t.name}” has no file number ${fileIndex}`);
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > file.length) {
+      throw new RangeError(`bytes ${start}..${end} are outside “${file.path.join("/")}” (${file.length} bytes)`);
+    }
+    const id = ++this.#streamSeq;
+    const read = { fileIndex, byteOffset: start };
+    t.streams.set(id, read);
+    t.streamsIdleSinceMs = null;
+    // While it plays, the file comes before the others (the playhead's window is picked within a priority).
+    t.session.setFilePriority(fileIndex, "high");
+    try {
+      for (const span of fileRangePieces(info, fileIndex, start, end)) {
+        read.byteOffset = span.fileStart;
+        if (!this.#hasPiece(t, span.piece)) {
+          this.#followNewestStream(t);
+          await this.#waitForPiece(t, span.piece, signal);
+        }
+        signal.throwIfAborted();
+        if (t.destroyed) throw new TransferNotFoundError(`“${t.name}” was removed while playing`);
+        const store = t.seedSource ?? t.stored;
+        const bytes = await store.read(pieceIndex(span.piece, info.pieceCount), span.pieceOffset, span.length);
+        yield bytes.slice();
+      }
+    } finally {
+      t.streams.delete(id);
+      if (!t.destroyed && ![...t.streams.values()].some((r) => r.fileIndex === fileIndex)) {
+        t.session.setFilePriority(fileIndex, t.priorities[fileIndex] ?? "normal");
+      }
+      if (t.streams.size === 0) t.streamsIdleSinceMs = this.#c.monotonicMs();
+      else this.#followNewestStream(t);
+    }
+  }
+
+  /** The playhead goes where the newest open stream read is. */
+  #followNewestStream(t: Transfer): void {
+    if (t.destroyed) return;
+    const newest = [...t.streams.values()].at(-1);
+    if (newest !== undefined) t.session.setPlayhead({ fileIndex: newest.fileIndex, byteOffset: newest.byteOffset });
+  }
+
+  #hasPiece(t: Transfer, index: number): boolean {
+    return t.seedSource !== null || t.stored.has(index);
+  }
+
+  #waitForPiece(t: Transfer, index: number, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const stop = () => {
+        t.pieceWaiters.delete(check);
+        signal.removeEventListener("abort", aborted);
+      };
+      const check = () => {
+        if (t.destroyed) {
+          stop();
+          reject(new TransferNotFoundError(`“${t.name}” was removed while playing`));
+        } else if (this.#hasPiece(t, index)) {
+          stop();
+          resolve();
+        }
+      };
+      const aborted = () => {
+        stop();
+        reject(signal.reason instanceof Error || signal.reason instanceof DOMException ? signal.reason : new DOMException("The read was stopped", "AbortError"));
+      };
+      if (signal.aborted) {
+        aborted();
+        return;
+      }
+      t.pieceWaiters.add(check);
+      signal.addEventListener("abort", aborted, { once: true });
+      check();
+    });
   }
 
   async storageUsage(): Promise<StorageUsage> {
@@ -901,7 +1030,7 @@ export function fileViews(info: TorrentInfo, states: Uint8Array, priorities: rea
       progress: f.length === 0 ? 1 : verified / f.length,
       complete: verified === f.length,
       priority: priorities[i] ?? "normal",
-      streamable: STREAMABLE.test(name),
+      streamable: mediaKind(name) !== null,
     };
   });
 }
@@ -925,30 +1054,6 @@ function iterableStream(chunks: AsyncGenerator<Uint8Array<ArrayBuffer>>): Readab
       await chunks.return(undefined);
     },
   });
-}
-
-function mimeType(name: string): string {
-  const ext = /\.([a-z0-9]+)$/i.exec(name)?.[1]?.toLowerCase() ?? "";
-  const types: Record<string, string> = {
-    mp4: "video/mp4",
-    m4v: "video/mp4",
-    webm: "video/webm",
-    ogv: "video/ogg",
-    mp3: "audio/mpeg",
-    m4a: "audio/mp4",
-    ogg: "audio/ogg",
-    oga: "audio/ogg",
-    opus: "audio/ogg",
-    wav: "audio/wav",
-    flac: "audio/flac",
-    txt: "text/plain",
-    pdf: "application/pdf",
-    png: "image/png",
-    jpg: "image/jpeg",
-    jpeg: "image/jpeg",
-    gif: "image/gif",
-  };
-  return types[ext] ?? "application/octet-stream";
 }
 
 function messageOf(err: unknown): string {

@@ -22,7 +22,7 @@ export interface FileView {
   readonly progress: number;
   readonly complete: boolean;
   readonly priority: "skip" | "normal" | "high";
-  /** audio/video the browser can play while downloading */
+  /** audio/video (by extension) the browser may play, while downloading where streamingSupport() allows */
   readonly streamable: boolean;
 }
 
@@ -100,8 +100,15 @@ export interface TransferManager {
   fileBlob(infoHash: string, fileIndex: number): Promise<Blob>;
   /** A zip of the whole transfer, made by streaming (no whole copy in memory). */
   zipStream(infoHash: string): ReadableStream<Uint8Array>;
-  /** A URL a <video>/<audio> element can play while downloading; the picker follows the playhead. */
+  /**
+   * A URL a <video>/<audio> element can play: while downloading when
+   * streamingSupport() resolves null (a /stream/ URL answered by the Service
+   * Worker; the picker follows the player's reads), else a blob: URL resolved
+   * once the whole file is downloaded.
+   */
   streamUrl(infoHash: string, fileIndex: number): Promise<string>;
+  /** Resolves with null when media plays while downloading, else with why it plays only once complete. */
+  streamingSupport(): Promise<string | null>;
   storageUsage(): Promise<StorageUsage>;
   /**
    * Caps the upload of each transfer, running now or started later, to this many

@@ -1,8 +1,10 @@
 // The files of a transfer with their sizes and progress; each complete file
-// can be saved, and audio/video played while it downloads.
-import { useState } from "react";
+// can be saved, and audio/video played as soon as the file list is known: while
+// it downloads (the stream Service Worker), or where that cannot run, once complete.
+import { useEffect, useState } from "react";
 import { useActions, useSwarm } from "../state/context.tsx";
 import type { FileView } from "../swarm/types.ts";
+import { mediaKind } from "../sw/http-range.ts";
 import { formatBytes, formatPercent } from "./format.ts";
 import { saveBlob } from "./save.ts";
 
@@ -24,7 +26,25 @@ function FileRow({ infoHash, file, shown, choosable }: { readonly infoHash: stri
   const [busy, setBusy] = useState(false);
   const [player, setPlayer] = useState<string | null>(null);
   const [buffering, setBuffering] = useState(false);
-  const isVideo = /\.(mp4|m4v|webm|mov|ogv|mkv)$/i.test(file.path);
+  const [playerError, setPlayerError] = useState<string | null>(null);
+  /** Why this page plays files only once complete; null when it streams (or not known yet). */
+  const [wholeFileReason, setWholeFileReason] = useState<string | null>(null);
+  const isVideo = mediaKind(file.path) === "video";
+  const waitsForWhole = file.streamable && !file.complete && wholeFileReason !== null;
+
+  useEffect(() => {
+    if (!file.streamable) return;
+    let live = true;
+    void manager.streamingSupport().then(
+      (reason) => {
+        if (live) setWholeFileReason(reason);
+      },
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [manager, file.streamable]);
 
   const save = async () => {
     setBusy(true);
@@ -40,6 +60,7 @@ function FileRow({ infoHash, file, shown, choosable }: { readonly infoHash: stri
 
   const play = async () => {
     setBuffering(true);
+    setPlayerError(null);
     try {
       setPlayer(await manager.streamUrl(infoHash, file.index));
     } catch (error) {
@@ -71,7 +92,12 @@ function FileRow({ infoHash, file, shown, choosable }: { readonly infoHash: stri
         )}
         {file.streamable && !player ? (
           <button type="button" className="secondary" onClick={() => void play()} disabled={buffering}>
-            {buffering ? `Buffering ${shown}…` : `Play ${shown}`}
+            {buffering ? (waitsForWhole ? `Waiting for all of ${shown}…` : `Buffering ${shown}…`) : `Play ${shown}`}
+          </button>
+        ) : null}
+        {player ? (
+          <button type="button" className="secondary" onClick={() => setPlayer(null)}>
+            {`Close player ${shown}`}
           </button>
         ) : null}
         {!file.complete && choosable ? (
@@ -86,15 +112,40 @@ function FileRow({ infoHash, file, shown, choosable }: { readonly infoHash: stri
           </select>
         ) : null}
       </div>
+      {waitsForWhole && !player ? (
+        <p className="muted small stream-note">
+          Plays once downloaded: playing while downloading is unavailable because {wholeFileReason}.
+        </p>
+      ) : null}
       {player ? (
         isVideo ? (
-          <video className="player" src={player} controls autoPlay aria-label={`Playing ${shown}`} />
+          <video className="player" src={player} controls autoPlay aria-label={`Playing ${shown}`} onError={(e) => setPlayerError(mediaErrorText(e.currentTarget))} />
         ) : (
-          <audio className="player" src={player} controls autoPlay aria-label={`Playing ${shown}`} />
+          <audio className="player" src={player} controls autoPlay aria-label={`Playing ${shown}`} onError={(e) => setPlayerError(mediaErrorText(e.currentTarget))} />
         )
+      ) : null}
+      {player && playerError !== null ? (
+        <p role="alert" className="small stream-note">
+          {`The player stopped: ${playerError}. Close the player and press Play to try again; the download goes on.`}
+        </p>
       ) : null}
     </li>
   );
+}
+
+/** Words for a media element's error (the browser says little). */
+function mediaErrorText(media: HTMLMediaElement): string {
+  const error = media.error;
+  if (error === null) return "unknown error";
+  const what =
+    error.code === 1
+      ? "playback was aborted"
+      : error.code === 2
+        ? "the bytes stopped arriving"
+        : error.code === 3
+          ? "the file could not be decoded"
+          : "this browser cannot play this kind of file";
+  return error.message ? `${what} (${error.message})` : what;
 }
 
 /** `choosable`: several files, so a person may pick which come first or are skipped. */
