@@ -238,6 +238,9 @@ describe("statusLine", () => {
     complete: false,
     paused: false,
     bannedPeerCount: 0,
+    unavailablePieceCount: 0,
+    unavailableBytes: 0,
+    lostPieceCount: 0,
     ...over,
   });
   it("shows progress, rates and peers, or that metadata is being fetched", () => {

@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../random.ts";
 import { Adversary, byteExact, HonestPeer, makeTorrent, Net, type Lie } from "./test-adversary.ts";
+import { PieceState } from "./session-types.ts";
 import { defaultEngineSettings } from "./settings.ts";
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
@@ -273,5 +274,52 @@ describe(`storage faults at session level (seed ${baseSeed})`, () => {
     const { info, net, broken, a } = await wipedSwarm(seed);
     net.connect(a, broken);
     await net.run(() => a.session.snapshot().verifiedCount >= Math.floor(info.pieceCount / 2), 120_000, "surviving pieces fetched");
+  });
+
+  // Both people are told: the sharer that its copy lost pieces (and it stops
+  // claiming them), the downloader that no connected peer can give them.
+  it("a seed that lost half its stored pieces marks them missing and says so; its leecher says those pieces are unavailable", async () => {
+    const seed = baseSeed + 402;
+    const { info, net, broken, a } = await wipedSwarm(seed);
+    const lost: number[] = [];
+    for (let i = 0; i < info.pieceCount; i += 2) lost.push(i);
+    const lostBytes = lost.reduce((sum, i) => sum + Math.min(info.pieceLength, info.totalLength - i * info.pieceLength), 0);
+    net.connect(a, broken);
+    const told = (): boolean => broken.eventsOf("storage-error").some((e) => e.message.startsWith(`${lost.length} pieces of “set” are no longer in storage`));
+    const survivorsFetched = (): boolean => a.session.snapshot().verifiedCount === info.pieceCount - lost.length;
+    await net.run(() => told() && survivorsFetched() && a.session.snapshot().unavailablePieceCount === lost.length, 120_000, "both sides told");
+
+    const sharer = broken.session.snapshot();
+    expect(sharer.lostPieceCount).toBe(lost.length);
+    expect(sharer.complete).toBe(false);
+    expect(sharer.verifiedCount).toBe(info.pieceCount - lost.length);
+    expect(lost.map((i) => sharer.pieceStates[i])).toEqual(lost.map(() => PieceState.missing));
+    expect(broken.eventsOf("storage-error").every((e) => !e.paused)).toBe(true);
+    // Told in a few events, not one per piece or per request.
+    expect(broken.eventsOf("storage-error").length).toBeLessThan(lost.length);
+
+    const downloader = a.session.snapshot();
+    expect(downloader.unavailablePieceCount).toBe(lost.length);
+    expect(downloader.unavailableBytes).toBe(lostBytes);
+    expect(downloader.verifiedCount).toBe(info.pieceCount - lost.length);
+  });
+
+  it("a seed that lost pieces downloads them again from a peer that has them, stores them, and seeds everything again", async () => {
+    const seed = baseSeed + 403;
+    const { info, whole, seedStore, net, broken, a } = await wipedSwarm(seed);
+    const honest = net.add(new HonestPeer("seed", net, { info }, { seedAll: true, store: seedStore(), seed: seed + 3 }));
+    net.connect(a, broken);
+    net.connect(a, honest);
+    await net.run(() => a.complete, 120_000, "leecher complete");
+    // A newcomer connected to the wiped seed alone: the seed learns of its
+    // losses when asked for them, fetches them again from `a` (complete, still
+    // connected) and then serves them.
+    const b = net.add(new HonestPeer("b", net, { info }, { seed: seed + 4 }));
+    net.connect(b, broken);
+    await net.run(() => broken.eventsOf("storage-error").length > 0, 120_000, "the sharer finds out");
+    await net.run(() => broken.complete && b.complete, 300_000, "the sharer whole again, b complete");
+    expect(byteExact(broken.store, info, whole)).toBe(true);
+    expect(byteExact(b.store, info, whole)).toBe(true);
+    expect(broken.session.snapshot().lostPieceCount).toBe(0);
   });
 });

@@ -530,6 +530,66 @@ export class TorrentEngine implements PickerView {
     for (const r of cancelled) this.#fillKey(r.peer as ConnectionId);
   }
 
+  /**
+   * Our store can no longer read piece `index`, which we had verified (the
+   * browser's storage was cleared under us, a file was removed): it is missing
+   * again. It is requested from peers that have it, shown missing, and
+   * requests for it are rejected from now on (BEP 6), queued ones at once.
+   * BitTorrent has no message to withdraw a `have`: peers that were told keep
+   * believing we have it and learn otherwise from those rejects (they set it
+   * aside for rejectedPieceCooldownMs and say so through
+   * unavailableMissing()); connections opened later get a bitfield without it.
+   * Returns false when the piece was not verified (nothing changes).
+   */
+  pieceLost(index: number): boolean {
+    if (!this.#have.has(index)) return false;
+    this.#have.clear(index);
+    this.#haveSet.delete(index);
+    this.availability.unretire(index);
+    const wanted = this.priority(index) !== PiecePriority.skip;
+    if (wanted) this.#wantedMissing++;
+    if (!this.complete) this.#completedEmitted = false;
+    for (const peer of this.#peers.values()) {
+      const queued = peer.uploadQueue.filter((r) => r.index === index);
+      if (queued.length > 0) {
+        peer.uploadQueue.splice(0, peer.uploadQueue.length, ...peer.uploadQueue.filter((r) => r.index !== index));
+        if (peer.fast) for (const r of queued) this.#send(peer.key, { type: "reject", ...r });
+        if (peer.uploadQueue.length === 0) this.#readyUploads.delete(peer.key);
+      }
+      if (wanted && peer.has.has(index)) {
+        peer.wantedFromPeer++;
+        peer.starved = false; // a pick is possible again
+        this.#updateInterest(peer);
+      }
+    }
+    this.#fillAll();
+    return true;
+  }
+
+  /**
+   * Wanted pieces we lack that no connected peer can give us now: none has
+   * them, or each that announced them rejected them within the last
+   * rejectedPieceCooldownMs. Skipped pieces do not count. Computed on demand
+   * (snapshots), in one pass over the pieces plus the peers' recent rejects.
+   */
+  unavailableMissing(): { readonly pieces: number; readonly bytes: number } {
+    if (this.complete) return { pieces: 0, bytes: 0 };
+    const now = this.#clock.nowMs();
+    // Per piece: how many of the peers that announced it rejected it recently.
+    const rejecters = new Map<number, number>();
+    for (const peer of this.#peers.values()) {
+      for (const [i, until] of peer.rejectedUntilMs) if (until > now && peer.has.has(i)) rejecters.set(i, (rejecters.get(i) ?? 0) + 1);
+    }
+    let pieces = 0;
+    let bytes = 0;
+    for (let i = 0; i < this.pieceCount; i++) {
+      if (!this.#wants(i) || this.availability.count(i) > (rejecters.get(i) ?? 0)) continue;
+      pieces++;
+      bytes += this.pieceBytes(i);
+    }
+    return { pieces, bytes };
+  }
+
   /** Storing a verified piece failed: forget its blocks (it will be fetched again after resume). */
   pieceStoreFailed(index: number): void {
     for (const r of this.#downloads.finish(index)) this.#sendCancel(r.peer as ConnectionId, r.index, r.block);

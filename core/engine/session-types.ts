@@ -102,6 +102,11 @@ export type SessionEvent =
   | { readonly type: "piece-failed"; readonly index: PieceIndex; readonly contributors: readonly ConnectionId[] }
   | { readonly type: "choke-changed"; readonly id: ConnectionId; readonly amChoking: boolean; readonly optimistic: boolean }
   | { readonly type: "completed" }
+  /**
+   * paused: a write failed and downloading stopped (storage full, or failing).
+   * Not paused: verified pieces could no longer be read back (storage cleared
+   * under us); they are marked missing and downloaded again (lostPieceCount).
+   */
   | { readonly type: "storage-error"; readonly message: string; readonly paused: boolean }
   | { readonly type: "protocol-error"; readonly id: ConnectionId; readonly message: string };
 
@@ -147,6 +152,16 @@ export interface SessionSnapshot {
   readonly complete: boolean;
   readonly paused: boolean;
   readonly bannedPeerCount: number;
+  /**
+   * Wanted pieces we lack that no connected peer can give us now (none has
+   * them, or each that announced them rejected them recently); 0 before the
+   * metadata and once complete. Skipped files' pieces do not count.
+   */
+  readonly unavailablePieceCount: number;
+  /** The bytes of those pieces. */
+  readonly unavailableBytes: number;
+  /** Pieces we had verified that storage could no longer read, not downloaded again yet. */
+  readonly lostPieceCount: number;
 }
 
 /** What the adapters drive. core/engine/session.ts implements it. */

@@ -90,6 +90,10 @@ export class TorrentSession implements TorrentSessionApi {
   #storagePaused = false;
   #destroyed = false;
   #meta: MetadataFetch = { size: null, pieces: [], requested: new Map(), senders: new Map(), checking: false };
+  /** Verified pieces the store could no longer read (see #onReadFailed); they leave this set when verified again. */
+  readonly #lost = new Set<number>();
+  /** Losses not yet told through a storage-error event (told once per tick, not once per piece), with the store's first reason. */
+  #lostUntold: { reason: string } | null = null;
 
   constructor(init: SessionInit, components: SessionComponents) {
     this.#init = init;
@@ -165,6 +169,7 @@ export class TorrentSession implements TorrentSessionApi {
     for (const [piece, [, at]] of this.#meta.requested) if (now - at >= metadataRequestTimeoutMs) this.#meta.requested.delete(piece);
     this.#requestMetadata();
     this.#engine?.tick();
+    this.#reportLostPieces();
     this.#afterInput();
   }
 
@@ -255,6 +260,7 @@ export class TorrentSession implements TorrentSessionApi {
       verifiedBytes = e.verified.count * e.shape.pieceLength;
       if (e.verified.has(e.pieceCount - 1)) verifiedBytes -= e.shape.pieceLength - e.pieceBytes(e.pieceCount - 1);
     }
+    const unavailable = e?.unavailableMissing() ?? { pieces: 0, bytes: 0 };
     return {
       infoHash: this.#init.infoHash,
       hasMetadata: info !== null,
@@ -272,6 +278,9 @@ export class TorrentSession implements TorrentSessionApi {
       complete: e?.complete ?? false,
       paused: this.#paused || this.#storagePaused,
       bannedPeerCount: this.#banned.size,
+      unavailablePieceCount: unavailable.pieces,
+      unavailableBytes: unavailable.bytes,
+      lostPieceCount: e === null ? 0 : this.#lostCount(e),
     };
   }
 
@@ -677,15 +686,59 @@ export class TorrentSession implements TorrentSessionApi {
             this.#flush(conn);
             this.#pumpUploads();
           },
-          () => {
+          (err: unknown) => {
             conn.readingBytes -= req.length;
-            if (this.#destroyed || !this.#conns.has(id)) return;
-            if (conn.wire.supportsFast) conn.wire.reject(req.index, req.begin, req.length);
-            this.#flush(conn);
+            if (this.#destroyed) return;
+            this.#onReadFailed(engine, req.index, err);
+            if (this.#conns.has(id) && conn.wire.supportsFast) conn.wire.reject(req.index, req.begin, req.length);
+            this.#afterInput();
           },
         );
       }
     }
+  }
+
+  /**
+   * A read of a piece we had verified failed: it is no longer in storage (the
+   * browser cleared it, another tab removed it). Rather than keep offering it
+   * and rejecting every request, we stop claiming it: the engine marks it
+   * missing (downloaded again from peers that have it, shown missing) and the
+   * user is told. Peers already told we have it cannot be told otherwise
+   * (BitTorrent has no "lost" message, and dropping their connections to send
+   * a fresh bitfield would cost every transfer in progress): their requests
+   * for it are rejected (BEP 6) and they look elsewhere (engine.ts
+   * rejectedPieceCooldownMs), telling their user when nobody else has it.
+   */
+  #onReadFailed(engine: TorrentEngine, index: number, err: unknown): void {
+    if (this.#engine !== engine || !engine.pieceLost(index)) return;
+    this.#lost.add(index);
+    this.#lostUntold ??= { reason: err instanceof Error ? err.message : String(err) };
+  }
+
+  /** Pieces lost from storage and not downloaded again yet. */
+  #lostCount(engine: TorrentEngine): number {
+    let n = 0;
+    for (const i of this.#lost) {
+      if (engine.verified.has(i)) this.#lost.delete(i);
+      else n++;
+    }
+    return n;
+  }
+
+  #reportLostPieces(): void {
+    const engine = this.#engine;
+    const untold = this.#lostUntold;
+    if (engine === null || untold === null) return;
+    this.#lostUntold = null;
+    const n = this.#lostCount(engine);
+    if (n === 0) return;
+    const name = this.#info?.name ?? "this torrent";
+    const reason = untold.reason.replace(/[.\s]+$/, "");
+    this.#emit({
+      type: "storage-error",
+      message: `${n} ${n === 1 ? "piece" : "pieces"} of “${name}” ${n === 1 ? "is" : "are"} no longer in storage (${reason}); ${n === 1 ? "it is" : "they are"} marked missing and will be downloaded again from peers`,
+      paused: false,
+    });
   }
 
   #flush(conn: Conn): void {
