@@ -63,6 +63,26 @@ describe("StoredPieceStore", () => {
     await expect(again.read(pieceIndex(0, info.pieceCount), 0, 16)).rejects.toBeInstanceOf(PieceNotStoredError);
   });
 
+  it("a piece cleared from storage under a running store fails its read, stops counting as stored, and is stored again when written", async () => {
+    const { info, data } = await torrent();
+    const kv = memoryKv();
+    const store = new StoredPieceStore(kv, info.infoHash, info);
+    await store.open();
+    const two = pieceIndex(2, info.pieceCount);
+    await store.write(two, piece(data, info, 2));
+    // Another store object over the same data, as after a reload: nothing cached.
+    const reopened = new StoredPieceStore(kv, info.infoHash, info);
+    await reopened.open();
+    expect(reopened.has(2)).toBe(true);
+    await kv.del(`${info.infoHash}:2`); // the browser cleared it
+    await expect(reopened.read(two, 0, 16)).rejects.toBeInstanceOf(PieceNotStoredError);
+    expect(reopened.has(2)).toBe(false);
+    expect(reopened.storedBytes).toBe(0);
+    await reopened.write(two, piece(data, info, 2));
+    expect(await reopened.read(two, 0, 16)).toEqual(piece(data, info, 2).subarray(0, 16));
+    expect(await kv.get(`${info.infoHash}:2`)).toEqual(piece(data, info, 2));
+  });
+
   it("on resume trusts only marked pieces that are really stored", async () => {
     const { info, data } = await torrent();
     const kv = memoryKv();

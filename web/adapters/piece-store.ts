@@ -296,8 +296,20 @@ export class StoredPieceStore implements PieceStore {
     let reading = this.#inflight.get(index);
     if (reading === undefined) reading = this.#fetch(index);
     const piece = await reading;
-    if (!(piece instanceof Uint8Array)) throw new PieceNotStoredError(`piece ${index} of ${this.#infoHash} is not stored`);
+    if (!(piece instanceof Uint8Array)) {
+      // Marked but gone (the site's data was cleared under the page): no longer
+      // counted as stored, so the piece is written again once downloaded again.
+      this.#unmark(index);
+      throw new PieceNotStoredError(`piece ${index} of ${this.#infoHash} is no longer in browser storage`);
+    }
     return piece;
+  }
+
+  #unmark(index: number): void {
+    const info = this.#info;
+    if (info === null || !this.has(index)) return;
+    this.#bits[index >> 3]! &= ~(0x80 >> (index & 7));
+    this.#storedBytes -= pieceSize(info, index);
   }
 
   /** Fetches `index` and the stored pieces after it (read-ahead) in one getMany. */
