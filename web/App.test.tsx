@@ -103,6 +103,9 @@ function view(overrides: Partial<TransferView> = {}): TransferView {
     bannedPeerCount: 0,
     trackers: [],
     storedBytes: 1_500_000,
+    unavailablePieceCount: 0,
+    unavailableBytes: 0,
+    lostPieceCount: 0,
     ...overrides,
   };
 }

@@ -408,6 +408,8 @@ export class SwarmTransferManager implements TransferManager {
         for (const c of t.clients) c.completed();
         return;
       case "storage-error": {
+        // Not paused: pieces could not be read back (storage cleared); the view says so from lostPieceCount.
+        if (!event.paused) return;
         const fault = storageFault(holder.lastWriteError, event.message);
         holder.lastWriteError = undefined;
         t.fault = fault.message;
@@ -931,6 +933,9 @@ export class SwarmTransferManager implements TransferManager {
       bannedPeerCount: s.bannedPeerCount,
       trackers: t.clients.map((c): TrackerView => c.status),
       storedBytes: t.stored.storedBytes,
+      unavailablePieceCount: s.unavailablePieceCount,
+      unavailableBytes: s.unavailableBytes,
+      lostPieceCount: s.lostPieceCount,
     };
   }
 
@@ -991,6 +996,9 @@ function hashingView(id: string, h: { name: string; doneBytes: number; totalByte
     bannedPeerCount: 0,
     trackers: [],
     storedBytes: 0,
+    unavailablePieceCount: 0,
+    unavailableBytes: 0,
+    lostPieceCount: 0,
   };
 }
 

@@ -79,6 +79,11 @@ export interface TransferView {
   readonly trackers: readonly TrackerView[];
   /** Bytes this transfer keeps in IndexedDB. */
   readonly storedBytes: number;
+  /** Wanted pieces no connected peer can give now (none has them, or those that announced them refused them); 0 when complete or before metadata. */
+  readonly unavailablePieceCount: number;
+  readonly unavailableBytes: number;
+  /** Pieces this browser had that its storage no longer holds (cleared under the page), not downloaded again yet. */
+  readonly lostPieceCount: number;
 }
 
 export interface StorageUsage {

@@ -8,6 +8,9 @@ const base = {
   peers: [],
   bannedPeerCount: 0,
   trackers: [],
+  unavailablePieceCount: 0,
+  unavailableBytes: 0,
+  lostPieceCount: 0,
 } as unknown as TransferView;
 
 const texts = (view: Partial<TransferView>) => transferMessages({ ...base, ...view }, 0).map((m) => m.text);
@@ -36,6 +39,28 @@ describe("transferMessages", () => {
     expect(texts({ status: "paused", message: "could not keep a copy of “x” in browser storage (UnknownError); it is seeded while this page stays open" })[0]).toBe(
       "Paused: could not keep a copy of “x” in browser storage (UnknownError); it is seeded while this page stays open. Press Resume to try again.",
     );
+  });
+  it("says how many pieces no connected peer can give, while downloading with peers", () => {
+    const peers = [{}] as unknown as TransferView["peers"];
+    expect(texts({ peers, unavailablePieceCount: 12, unavailableBytes: 3_100_000 })).toEqual([
+      "12 pieces (3.1 MB) are not available from any connected peer; waiting for a peer that has them.",
+    ]);
+    expect(texts({ peers, unavailablePieceCount: 1, unavailableBytes: 262_144 })).toEqual(["1 piece (262 kB) is not available from any connected peer; waiting for a peer that has it."]);
+    // Not while everything is obtainable, nor when complete, paused or alone (that has its own message).
+    expect(texts({ peers, unavailablePieceCount: 0, unavailableBytes: 0 })).toEqual([]);
+    expect(texts({ peers, status: "seeding", unavailablePieceCount: 3, unavailableBytes: 3 })).toEqual([]);
+    expect(texts({ peers, status: "paused", unavailablePieceCount: 3, unavailableBytes: 3 })).toEqual(["Paused. Press Resume to continue."]);
+    expect(texts({ unavailablePieceCount: 3, unavailableBytes: 3 })).toEqual([waitingForPeers]);
+  });
+  it("tells a sharer its stored copy lost pieces and that they will be downloaded again", () => {
+    const peers = [{}] as unknown as TransferView["peers"];
+    expect(texts({ name: "holiday", peers, lostPieceCount: 12, unavailablePieceCount: 12, unavailableBytes: 3_100_000 })).toEqual([
+      "12 pieces of “holiday” are no longer in this browser's storage (cleared by the browser or another tab); they will be downloaded again from peers.",
+      "12 pieces (3.1 MB) are not available from any connected peer; waiting for a peer that has them.",
+    ]);
+    expect(texts({ name: "holiday", status: "seeding", peers, lostPieceCount: 1 })).toEqual([
+      "1 piece of “holiday” is no longer in this browser's storage (cleared by the browser or another tab); it will be downloaded again from peers.",
+    ]);
   });
   it("counts banned peers in words", () => {
     expect(texts({ status: "seeding", peers: [{}] as unknown as TransferView["peers"], bannedPeerCount: 1 })).toEqual([

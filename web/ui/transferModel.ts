@@ -1,6 +1,7 @@
 // Pure wording for one transfer's state: the status label and the messages a
 // person must understand (tracker retrying, no peers, corrupt data, storage).
 import type { TrackerView, TransferStatus, TransferView } from "../swarm/types.ts";
+import { formatBytes } from "./format.ts";
 
 export const statusLabel: Record<TransferStatus, string> = {
   hashing: "Hashing",
@@ -78,6 +79,10 @@ export function transferMessages(view: TransferView, nowMs: number): TransferMes
   const active = view.status === "connecting" || view.status === "fetching-metadata" || view.status === "downloading";
   if (active && view.peers.length === 0) out.push({ kind: "info", text: waitingForPeers });
   if (view.status === "seeding" && view.peers.length === 0) out.push({ kind: "info", text: "Seeding. Keep this page open so others can download." });
+  const lost = lostPiecesMessage(view);
+  if (lost) out.push(lost);
+  const unavailable = unavailableMessage(view);
+  if (unavailable) out.push(unavailable);
   if (view.bannedPeerCount > 0) {
     const n = view.bannedPeerCount;
     out.push({
@@ -86,6 +91,28 @@ export function transferMessages(view: TransferView, nowMs: number): TransferMes
     });
   }
   return out;
+}
+
+/** This browser's stored copy lost pieces it was sharing (storage cleared under the page). */
+function lostPiecesMessage(view: TransferView): TransferMessage | null {
+  const n = view.lostPieceCount;
+  if (n <= 0 || view.status === "hashing" || view.status === "error") return null;
+  const one = n === 1;
+  return {
+    kind: "warning",
+    text: `${n} ${one ? "piece" : "pieces"} of “${view.name}” ${one ? "is" : "are"} no longer in this browser's storage (cleared by the browser or another tab); ${one ? "it" : "they"} will be downloaded again from peers.`,
+  };
+}
+
+/** Peers are connected, but none can give some of the pieces still missing. */
+function unavailableMessage(view: TransferView): TransferMessage | null {
+  const n = view.unavailablePieceCount;
+  if (n <= 0 || view.status !== "downloading" || view.peers.length === 0) return null;
+  const one = n === 1;
+  return {
+    kind: "warning",
+    text: `${n} ${one ? "piece" : "pieces"} (${formatBytes(view.unavailableBytes)}) ${one ? "is" : "are"} not available from any connected peer; waiting for a peer that has ${one ? "it" : "them"}.`,
+  };
 }
 
 /** Whether the countdown needs a ticking clock. */
