@@ -283,14 +283,11 @@ test.describe("reliability under faults", () => {
   });
 });
 
-// BUG (core/engine/engine.ts reject handling; see the it.fails in
-// core/engine/adversary.test.ts): a sharer whose IndexedDB copy is cleared
-// while it seeds from it answers requests with rejects, and the downloader
-// asks for the same blocks again for ever, with no message. Run with
-// SWARMDROP_FIXME=1 to see it fail; it is skipped in CI until the engine moves
-// on from rejected blocks (and the sharer stops offering pieces it cannot read).
-test.describe("known bugs", () => {
-  test.skip(process.env.SWARMDROP_FIXME !== "1", "documents an open bug; SWARMDROP_FIXME=1 runs it");
+// A sharer whose browser storage is cleared while it seeds from it: its reads
+// fail, so it stops claiming those pieces and says so on its card; the
+// downloader, whose requests for them are rejected, says they are not
+// available from any connected peer (BitTorrent cannot withdraw a `have`).
+test.describe("a sharer's storage cleared under it", () => {
   test("a sharer's storage cleared while it seeds from it: the downloader finishes or is told why it cannot", async ({ browser, baseURL }) => {
     test.setTimeout(180_000);
     const contexts: BrowserContext[] = [];
@@ -318,9 +315,18 @@ test.describe("known bugs", () => {
         const told = await transfer(d, folder.name).locator("li.message.error, li.message.warning").allTextContents();
         return told.length > 0 ? `told: ${told.join(" | ")}` : `silent at ${await progressOf(d, folder.name).catch(() => -1)}%: ${(await messagesOf(d, folder.name)).join(" | ")}`;
       };
-      await expect.poll(state, { timeout: 60_000, intervals: [1_000] }).not.toMatch(/^silent/);
-      note({ type: "downloader", description: await state() });
-      if ((await state()) === "finished") await expectAllSavedIdentical(d, folder);
+      let outcome = "";
+      await expect.poll(async () => (outcome = await state()), { timeout: 60_000, intervals: [1_000] }).not.toMatch(/^silent/);
+      note({ type: "downloader", description: outcome });
+      if (outcome === "finished") await expectAllSavedIdentical(d, folder);
+      else expect(outcome).toMatch(/pieces? \([^)]+\) (are|is) not available from any connected peer/);
+
+      // The sharer is told its copy lost pieces, which it no longer offers.
+      await expect
+        .poll(async () => (await transfer(sharer, folder.name).locator("li.message.warning").allTextContents()).join(" | "), { timeout: 30_000 })
+        .toMatch(/\d+ pieces? of “wiped-seed[^”]*” (are|is) no longer in this browser's storage/);
+      note({ type: "sharer", description: (await messagesOf(sharer, folder.name)).join(" | ") });
+      expect(await transfer(sharer, folder.name).getAttribute("data-status")).not.toBe("seeding");
     } finally {
       for (const c of contexts) await c.close().catch(() => undefined);
     }
