@@ -10,7 +10,7 @@ import { memoryKv, type Kv } from "../adapters/piece-store.ts";
 import type { WebSocketLike } from "../adapters/tracker-client.ts";
 import { inThreadRunner } from "./hashing.ts";
 import { storageFault, SwarmTransferManager, type SwarmPeer } from "./manager.ts";
-import { StorageFullError } from "../../core/engine/session-types.ts";
+import { StorageFullError, type SessionEvent } from "../../core/engine/session-types.ts";
 import type { StreamingHost } from "./stream-host.ts";
 import type { TransferView } from "./types.ts";
 
@@ -29,7 +29,7 @@ function manager(
   kv: Kv,
   trackers: string[] = [],
   limits: LimitLog = new Map(),
-  extra: { playheads?: PlayheadLog; priorities?: string[]; streaming?: StreamingHost } = {},
+  extra: { playheads?: PlayheadLog; priorities?: string[]; streaming?: StreamingHost; listeners?: ((event: SessionEvent) => void)[] } = {},
 ): SwarmTransferManager {
   const m = new SwarmTransferManager(
     { origin: "http://localhost:8000", defaultTrackers: trackers, unsupportedReason: null, tickIntervalMs: 50, projectionIntervalMs: 50 },
@@ -45,6 +45,11 @@ function manager(
         session.setFilePriority = (fileIndex, priority) => {
           extra.priorities?.push(`${fileIndex} ${priority}`);
           setFilePriority(fileIndex, priority);
+        };
+        const subscribe = session.subscribe.bind(session);
+        session.subscribe = (listener) => {
+          extra.listeners?.push(listener);
+          return subscribe(listener);
         };
         const setPlayhead = session.setPlayhead.bind(session);
         session.setPlayhead = (position) => {
@@ -234,6 +239,21 @@ describe("SwarmTransferManager", () => {
     expect(() => m.setUploadLimit(-1)).toThrow(RangeError);
     expect(() => m.setUploadLimit(Number.NaN)).toThrow(RangeError);
     expect(limits.get(first)).toEqual([262_144, null]);
+  });
+
+  it("a session's note that stored pieces could not be read back (not paused) is not shown as a failed save", async () => {
+    const listeners: ((event: SessionEvent) => void)[] = [];
+    const m = manager(memoryKv(), [], new Map(), { listeners });
+    const infoHash = await m.share([{ file: fileOf(b, "b.txt"), path: "b.txt" }]);
+    await viewOf(m, infoHash, (x) => x.status === "seeding");
+    for (const l of listeners) l({ type: "storage-error", message: "2 pieces of “b.txt” are no longer in storage (gone); they are marked missing and will be downloaded again from peers", paused: false });
+    const v = await viewOf(m, infoHash);
+    expect(v.status).toBe("seeding");
+    expect(v.message).toBeNull();
+    expect(v.fault).toBeUndefined();
+    // The lost pieces are counted by the session's snapshot; nothing was lost here.
+    expect(v.lostPieceCount).toBe(0);
+    expect(v.unavailablePieceCount).toBe(0);
   });
 
   it("pauses, resumes and removes a transfer with everything it stored", async () => {
