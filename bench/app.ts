@@ -78,16 +78,21 @@ interface Shared {
   readyEpochMs: number;
 }
 
-/** Adds a generated file through "Add files"; resolves when "Share link" holds the link. */
+/**
+ * Adds a generated file through "Add files"; resolves when "Share link" holds
+ * the link. Timed inside the page (bench/pages/app-driver.ts): from the file
+ * input's change event until the page shows the link.
+ */
 async function shareFile(page: Page, files: PatternFiles, init: { name: string; sizeBytes: number; seed: number }, timeoutMs: number): Promise<Shared> {
   const input = await attached(page.getByLabel(addFilesLabel, { exact: true }), `file input labelled "${addFilesLabel}"`);
   const path = files.path(init.name, init.sizeBytes, init.seed);
-  const startEpochMs = nodeEpochMs();
+  await page.evaluate((a) => window.swarmBenchApp!.armShareLink(a), { regionName: init.name, timeoutMs });
   await input.setInputFiles(path);
+  // The UI contract still holds: a region named after the file, with its "Share link" field.
   const region = await attached(page.getByRole("region", { name: init.name, exact: true }), `transfer region named "${init.name}"`);
-  const field = await attached(region.getByRole("textbox", { name: shareLinkName, exact: true }), `"${shareLinkName}" field`, timeoutMs);
-  const got = await field.evaluate((el, a) => window.swarmBenchApp!.waitForValue(el as HTMLInputElement, a), { timeoutMs });
-  return { link: got.value, startEpochMs, readyEpochMs: got.epochMs };
+  await attached(region.getByRole("textbox", { name: shareLinkName, exact: true }), `"${shareLinkName}" field`, timeoutMs);
+  const got = await page.evaluate(() => window.swarmBenchApp!.shareLinkShown());
+  return { link: got.value, startEpochMs: got.startEpochMs, readyEpochMs: got.epochMs };
 }
 
 /** Waits for the transfer region named `name` to report 100 %; returns when, and when progress first showed. */
@@ -113,11 +118,19 @@ export interface AppTransferResult extends TransferMeasurement {
   downloaderHeap: HeapPeaks | null;
 }
 
+/** Called around the transfer with both pages (bench/profile.ts profiles them). */
+export interface TransferHooks {
+  /** The downloader page has opened the link. */
+  started(seeder: Page, downloader: Page): Promise<void>;
+  /** The downloader reached 100 % (not called when the transfer failed). */
+  finished(seeder: Page, downloader: Page): Promise<void>;
+}
+
 /** One seed page shares a generated file; a downloader page opens the link; timed from opening the link to 100 %. */
 export async function measureAppTransfer(
   bb: BenchBrowser,
   target: AppTarget,
-  init: { sizeBytes: number; seed: number; withHeap: boolean },
+  init: { sizeBytes: number; seed: number; withHeap: boolean; hooks?: TransferHooks },
 ): Promise<AppTransferResult> {
   const name = `bench-swarmdrop-${init.sizeBytes}.bin`;
   const timeoutMs = 30 * 60_000;
@@ -127,7 +140,9 @@ export async function measureAppTransfer(
     const shared = await shareFile(seeder.page, target.files, { name, sizeBytes: init.sizeBytes, seed: init.seed }, timeoutMs);
     const startEpochMs = nodeEpochMs();
     downloader = await openApp(bb, target, shared.link, init.withHeap);
+    await init.hooks?.started(seeder.page, downloader.page);
     const done = await waitComplete(downloader.page, name, timeoutMs);
+    await init.hooks?.finished(seeder.page, downloader.page);
     const downloaderHeap = downloader.heap ? await downloader.heap.stop() : null;
     const seedHeap = seeder.heap ? await seeder.heap.stop() : null;
     return {

@@ -96,9 +96,23 @@ export interface BenchPageApi {
 }
 
 /** Injected into SwarmDrop's own pages to time its UI from inside the page. */
+export interface ShareLinkShown {
+  /** When the page received the files (the file input's change event, before the app's own listeners). */
+  startEpochMs: number;
+  /** When the share link was first in the page: a DOM mutation or an animation frame showed it. */
+  epochMs: number;
+  value: string;
+}
+
 export interface AppDriverApi {
   /** Resolves when the text field holds a non-empty value. */
   waitForValue(field: HTMLInputElement | HTMLTextAreaElement, init: { timeoutMs: number }): Promise<{ epochMs: number; value: string }>;
+  /**
+   * Starts watching, before files are added, for the "Share link" field of the
+   * region named `regionName` to hold a link; shareLinkShown() then resolves.
+   */
+  armShareLink(init: { regionName: string; timeoutMs: number }): void;
+  shareLinkShown(): Promise<ShareLinkShown>;
   /** Resolves when the progressbar's aria-valuenow reaches 100; also says when it first rose above 0. */
   waitForComplete(progressbar: Element, init: { timeoutMs: number; stallMs: number }): Promise<{ epochMs: number; firstProgressEpochMs: number | null }>;
   epochMs(): number;
