@@ -95,6 +95,13 @@ export function planLayout(plan: TorrentPlan, pieceLength: number): LayoutInfo {
  */
 export async function readRange(blobs: readonly Blob[], layout: LayoutInfo, offset: number, length: number): Promise<Uint8Array> {
   const segments = byteRangeSegments(layout, offset, length);
+  const only = segments.length === 1 ? segments[0]! : null;
+  if (only !== null && only.pieceOffset === 0 && only.length === length) {
+    // Inside one file: the slice's own buffer, not a copy of it.
+    const buf = await blobs[only.fileIndex]!.slice(only.fileOffset, only.fileOffset + only.length).arrayBuffer();
+    if (buf.byteLength !== length) throw new ShareInputError(`file ${only.fileIndex} changed size while it was read`);
+    return new Uint8Array(buf);
+  }
   const out = new Uint8Array(length);
   await Promise.all(
     segments.map(async (seg) => {

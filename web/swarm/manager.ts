@@ -523,7 +523,11 @@ export class SwarmTransferManager implements TransferManager {
       const indices: number[] = [];
       for (let i = first; i < Math.min(info.pieceCount, first + step); i++) if (!t.stored.has(i)) indices.push(i);
       try {
-        await Promise.all(indices.map(async (i) => t.stored.write(pieceIndex(i, info.pieceCount), await source.readPiece(i))));
+        if (indices.length > 0) {
+          const from = indices[0]!;
+          const pieces = await source.readPieces(from, indices[indices.length - 1]! + 1);
+          await Promise.all(indices.map((i) => t.stored.write(pieceIndex(i, info.pieceCount), pieces[i - from]!)));
+        }
       } catch (err) {
         t.fault =
           err instanceof StorageFullError
