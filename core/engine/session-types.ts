@@ -34,7 +34,11 @@ export class StorageFullError extends Error {
 
 /** How the session reaches its connections. */
 export interface SessionTransport {
-  /** Queues bytes on a connection (several wire frames may be coalesced into one call). */
+  /**
+   * Queues bytes on a connection: wire frames or parts of one, at most 256 KiB
+   * per call, in stream order. The arrays may view the store's or the
+   * session's buffers: send or copy them, never change them.
+   */
   send(id: ConnectionId, bytes: Uint8Array): void;
   /** Closes a connection; the adapter calls removeConnection when it is gone. */
   close(id: ConnectionId, reason: string): void;
