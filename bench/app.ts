@@ -15,6 +15,7 @@ import type { FluidPeer } from "../core/fluid-bound.ts";
 import type { BenchBrowser, HeapPeaks, HeapSampler } from "./harness.ts";
 import type { PatternFiles } from "./files.ts";
 import { closePage, NotAvailableError, sampleHeap } from "./harness.ts";
+import type { ShareLinkShown } from "./pages/api.ts";
 import type { MemoryMeasurement, SwarmMeasurement, TransferMeasurement } from "./ratios.ts";
 
 export interface AppTarget {
@@ -76,6 +77,28 @@ interface Shared {
   link: string;
   startEpochMs: number;
   readyEpochMs: number;
+  phases: SharePhases;
+}
+
+/** The time to share split by the app's marks (null where a mark is missing). */
+export interface SharePhases {
+  /** The change event until the app started (swarmdrop:share-start). */
+  untilStartMs: number | null;
+  /** Hashing: share-start until share-hashed. */
+  hashingMs: number | null;
+  /** Storing the record, starting the session: share-hashed until share-ready. */
+  startingMs: number | null;
+  /** share-ready until the page showed the link. */
+  showingMs: number | null;
+}
+
+function phasesOf(got: ShareLinkShown): SharePhases {
+  const at = (name: string): number | null => got.marks[`swarmdrop:${name}`] ?? null;
+  const span = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : b - a);
+  const start = at("share-start");
+  const hashed = at("share-hashed");
+  const ready = at("share-ready");
+  return { untilStartMs: span(got.startEpochMs, start), hashingMs: span(start, hashed), startingMs: span(hashed, ready), showingMs: span(ready, got.epochMs) };
 }
 
 /**
@@ -92,7 +115,7 @@ async function shareFile(page: Page, files: PatternFiles, init: { name: string; 
   const region = await attached(page.getByRole("region", { name: init.name, exact: true }), `transfer region named "${init.name}"`);
   await attached(region.getByRole("textbox", { name: shareLinkName, exact: true }), `"${shareLinkName}" field`, timeoutMs);
   const got = await page.evaluate(() => window.swarmBenchApp!.shareLinkShown());
-  return { link: got.value, startEpochMs: got.startEpochMs, readyEpochMs: got.epochMs };
+  return { link: got.value, startEpochMs: got.startEpochMs, readyEpochMs: got.epochMs, phases: phasesOf(got) };
 }
 
 /** Waits for the transfer region named `name` to report 100 %; returns when, and when progress first showed. */
@@ -184,12 +207,16 @@ export async function measureAppMemory(bb: BenchBrowser, target: AppTarget, size
   };
 }
 
+export interface AppShareResult extends TransferMeasurement {
+  phases: SharePhases;
+}
+
 /** Time to share: hashing a generated file in the page until the link is ready. */
-export async function measureAppShare(bb: BenchBrowser, target: AppTarget, sizeBytes: number): Promise<TransferMeasurement> {
+export async function measureAppShare(bb: BenchBrowser, target: AppTarget, sizeBytes: number): Promise<AppShareResult> {
   const { page } = await openApp(bb, target, target.origin);
   try {
     const shared = await shareFile(page, target.files, { name: `bench-share-${sizeBytes}.bin`, sizeBytes, seed: 5 }, 30 * 60_000);
-    return { bytes: sizeBytes, durationMs: shared.readyEpochMs - shared.startEpochMs };
+    return { bytes: sizeBytes, durationMs: shared.readyEpochMs - shared.startEpochMs, phases: shared.phases };
   } finally {
     await closePage(page);
   }

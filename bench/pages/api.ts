@@ -41,6 +41,8 @@ export interface HashRateInit {
   seed: number;
   /** Size of the generated buffer that is hashed over and over (keeps memory flat). */
   bufferBytes: number;
+  /** Dedicated workers hashing at once, each its share of the pieces; 0 or absent: this page's main thread. */
+  workers?: number;
 }
 
 export interface HashRateResult {
@@ -102,6 +104,8 @@ export interface ShareLinkShown {
   /** When the share link was first in the page: a DOM mutation or an animation frame showed it. */
   epochMs: number;
   value: string;
+  /** The app's own User Timing marks named "swarmdrop:*" (the latest of each), as epoch ms. */
+  marks: Record<string, number>;
 }
 
 export interface AppDriverApi {

@@ -40,6 +40,12 @@ function shareLinkIn(regionName: string): string | null {
 
 let armed: Promise<ShareLinkShown> | null = null;
 
+function appMarks(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of performance.getEntriesByType("mark")) if (m.name.startsWith("swarmdrop:")) out[m.name] = performance.timeOrigin + m.startTime;
+  return out;
+}
+
 /**
  * Watches from inside the page, so the time is when the page showed the link
  * (checked on every DOM mutation and every animation frame), not when a
@@ -66,7 +72,7 @@ function armShareLink(init: { regionName: string; timeoutMs: number }): void {
       const at = epochMs();
       stop();
       if (startEpochMs === null) reject(new AppDriverTimeoutError("the share link appeared, but the page never saw the file input change"));
-      else resolve({ startEpochMs, epochMs: at, value });
+      else resolve({ startEpochMs, epochMs: at, value, marks: appMarks() });
     };
     const observer = new MutationObserver(check);
     observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });

@@ -461,6 +461,7 @@ export class SwarmTransferManager implements TransferManager {
 
   async share(files: readonly { readonly file: File; readonly path: string }[], options: { readonly signal?: AbortSignal; readonly name?: string } = {}): Promise<string> {
     this.#assertSupported();
+    mark("swarmdrop:share-start");
     const dropped = files.map((f) => ({ file: f.file, path: f.path }));
     // Named as the torrent will be; the UI shows it with hashing progress.
     let name: string;
@@ -486,6 +487,7 @@ export class SwarmTransferManager implements TransferManager {
     } finally {
       this.#hashing.delete(tempId);
     }
+    mark("swarmdrop:share-hashed");
     const info = hashed.info;
     await this.ready;
     const existing = this.#transfers.get(info.infoHash);
@@ -508,6 +510,7 @@ export class SwarmTransferManager implements TransferManager {
     const t = await this.#start(record, info, hashed.blobs);
     void this.#copyToStorage(t);
     this.#emit();
+    mark("swarmdrop:share-ready");
     return info.infoHash;
   }
 
@@ -957,4 +960,13 @@ function mimeType(name: string): string {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A User Timing mark (the benchmarks read them to split the time to share into its phases). */
+function mark(name: string): void {
+  try {
+    globalThis.performance?.mark?.(name);
+  } catch {
+    // Timing marks are a diagnostic only.
+  }
 }
