@@ -24,6 +24,7 @@ export interface PieceStore {
   /**
    * Stores one verified piece. Rejects with StorageFullError (below) when out of
    * space: the session then pauses downloading, keeps what is stored, and says so.
+   * The store may keep `data` itself: the caller must not change it afterwards.
    */
   write(index: PieceIndex, data: Uint8Array): Promise<void>;
 }
