@@ -11,6 +11,7 @@ import type { WebSocketLike } from "./adapters/tracker-client.ts";
 import { App } from "./App.tsx";
 import { SwarmProvider } from "./state/context.tsx";
 import { createSwarmStore } from "./state/store.ts";
+import { prewarmHashWorkers } from "./swarm/hashing.ts";
 import { SwarmTransferManager, type SwarmPeer } from "./swarm/manager.ts";
 import "./styles.css";
 
@@ -50,6 +51,8 @@ const manager = new SwarmTransferManager(
 
 const store = createSwarmStore(manager);
 store.connect();
+// The hashing workers load while the page is idle, so a drop starts hashing at once.
+if (reason === null) setTimeout(() => prewarmHashWorkers(), 0);
 window.addEventListener("pagehide", () => manager.close());
 
 createRoot(document.getElementById("root")!).render(
