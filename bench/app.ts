@@ -15,6 +15,7 @@ import type { FluidPeer } from "../core/fluid-bound.ts";
 import type { BenchBrowser, HeapPeaks, HeapSampler } from "./harness.ts";
 import type { PatternFiles } from "./files.ts";
 import { closePage, NotAvailableError, sampleHeap } from "./harness.ts";
+import type { ShareLinkShown } from "./pages/api.ts";
 import type { MemoryMeasurement, SwarmMeasurement, TransferMeasurement } from "./ratios.ts";
 
 export interface AppTarget {
@@ -76,18 +77,45 @@ interface Shared {
   link: string;
   startEpochMs: number;
   readyEpochMs: number;
+  phases: SharePhases;
 }
 
-/** Adds a generated file through "Add files"; resolves when "Share link" holds the link. */
+/** The time to share split by the app's marks (null where a mark is missing). */
+export interface SharePhases {
+  /** The change event until the app started (swarmdrop:share-start). */
+  untilStartMs: number | null;
+  /** Hashing: share-start until share-hashed. */
+  hashingMs: number | null;
+  /** Storing the record, starting the session: share-hashed until share-ready. */
+  startingMs: number | null;
+  /** share-ready until the page showed the link. */
+  showingMs: number | null;
+}
+
+function phasesOf(got: ShareLinkShown): SharePhases {
+  const at = (name: string): number | null => got.marks[`swarmdrop:${name}`] ?? null;
+  const span = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : b - a);
+  const start = at("share-start");
+  const hashed = at("share-hashed");
+  const ready = at("share-ready");
+  return { untilStartMs: span(got.startEpochMs, start), hashingMs: span(start, hashed), startingMs: span(hashed, ready), showingMs: span(ready, got.epochMs) };
+}
+
+/**
+ * Adds a generated file through "Add files"; resolves when "Share link" holds
+ * the link. Timed inside the page (bench/pages/app-driver.ts): from the file
+ * input's change event until the page shows the link.
+ */
 async function shareFile(page: Page, files: PatternFiles, init: { name: string; sizeBytes: number; seed: number }, timeoutMs: number): Promise<Shared> {
   const input = await attached(page.getByLabel(addFilesLabel, { exact: true }), `file input labelled "${addFilesLabel}"`);
   const path = files.path(init.name, init.sizeBytes, init.seed);
-  const startEpochMs = nodeEpochMs();
+  await page.evaluate((a) => window.swarmBenchApp!.armShareLink(a), { regionName: init.name, timeoutMs });
   await input.setInputFiles(path);
+  // The UI contract still holds: a region named after the file, with its "Share link" field.
   const region = await attached(page.getByRole("region", { name: init.name, exact: true }), `transfer region named "${init.name}"`);
-  const field = await attached(region.getByRole("textbox", { name: shareLinkName, exact: true }), `"${shareLinkName}" field`, timeoutMs);
-  const got = await field.evaluate((el, a) => window.swarmBenchApp!.waitForValue(el as HTMLInputElement, a), { timeoutMs });
-  return { link: got.value, startEpochMs, readyEpochMs: got.epochMs };
+  await attached(region.getByRole("textbox", { name: shareLinkName, exact: true }), `"${shareLinkName}" field`, timeoutMs);
+  const got = await page.evaluate(() => window.swarmBenchApp!.shareLinkShown());
+  return { link: got.value, startEpochMs: got.startEpochMs, readyEpochMs: got.epochMs, phases: phasesOf(got) };
 }
 
 /** Waits for the transfer region named `name` to report 100 %; returns when, and when progress first showed. */
@@ -113,11 +141,19 @@ export interface AppTransferResult extends TransferMeasurement {
   downloaderHeap: HeapPeaks | null;
 }
 
+/** Called around the transfer with both pages (bench/profile.ts profiles them). */
+export interface TransferHooks {
+  /** The downloader page has opened the link. */
+  started(seeder: Page, downloader: Page): Promise<void>;
+  /** The downloader reached 100 % (not called when the transfer failed). */
+  finished(seeder: Page, downloader: Page): Promise<void>;
+}
+
 /** One seed page shares a generated file; a downloader page opens the link; timed from opening the link to 100 %. */
 export async function measureAppTransfer(
   bb: BenchBrowser,
   target: AppTarget,
-  init: { sizeBytes: number; seed: number; withHeap: boolean },
+  init: { sizeBytes: number; seed: number; withHeap: boolean; hooks?: TransferHooks },
 ): Promise<AppTransferResult> {
   const name = `bench-swarmdrop-${init.sizeBytes}.bin`;
   const timeoutMs = 30 * 60_000;
@@ -127,7 +163,9 @@ export async function measureAppTransfer(
     const shared = await shareFile(seeder.page, target.files, { name, sizeBytes: init.sizeBytes, seed: init.seed }, timeoutMs);
     const startEpochMs = nodeEpochMs();
     downloader = await openApp(bb, target, shared.link, init.withHeap);
+    await init.hooks?.started(seeder.page, downloader.page);
     const done = await waitComplete(downloader.page, name, timeoutMs);
+    await init.hooks?.finished(seeder.page, downloader.page);
     const downloaderHeap = downloader.heap ? await downloader.heap.stop() : null;
     const seedHeap = seeder.heap ? await seeder.heap.stop() : null;
     return {
@@ -169,12 +207,16 @@ export async function measureAppMemory(bb: BenchBrowser, target: AppTarget, size
   };
 }
 
+export interface AppShareResult extends TransferMeasurement {
+  phases: SharePhases;
+}
+
 /** Time to share: hashing a generated file in the page until the link is ready. */
-export async function measureAppShare(bb: BenchBrowser, target: AppTarget, sizeBytes: number): Promise<TransferMeasurement> {
+export async function measureAppShare(bb: BenchBrowser, target: AppTarget, sizeBytes: number): Promise<AppShareResult> {
   const { page } = await openApp(bb, target, target.origin);
   try {
     const shared = await shareFile(page, target.files, { name: `bench-share-${sizeBytes}.bin`, sizeBytes, seed: 5 }, 30 * 60_000);
-    return { bytes: sizeBytes, durationMs: shared.readyEpochMs - shared.startEpochMs };
+    return { bytes: sizeBytes, durationMs: shared.readyEpochMs - shared.startEpochMs, phases: shared.phases };
   } finally {
     await closePage(page);
   }

@@ -9,7 +9,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchmarkName } from "./args.ts";
 import { ArgsError, benchmarkNames, parseArgs, usage } from "./args.ts";
-import type { AppMemoryResult, AppTarget, AppTransferResult } from "./app.ts";
+import type { AppMemoryResult, AppTarget, AppTransferResult, SharePhases } from "./app.ts";
 import { measureAppMemory, measureAppShare, measureAppSwarm, measureAppTransfer, probeApp, swarmCaps } from "./app.ts";
 import type { CeilingResult } from "./ceiling.ts";
 import { ceilingBackpressure, measureCeiling } from "./ceiling.ts";
@@ -21,6 +21,7 @@ import type { Figure, Measured, Measurements, TransferMeasurement } from "./rati
 import { computeFigures, goals, median, pairedRatios, throughputMBps } from "./ratios.ts";
 import type { ChartSpec } from "./report.ts";
 import { barChartSvg, formatTable } from "./report.ts";
+import type { SubtleResult } from "./subtle.ts";
 import { measureSubtleSha1 } from "./subtle.ts";
 import type { WebTorrentResult } from "./webtorrent.ts";
 import { measureWebTorrent } from "./webtorrent.ts";
@@ -96,6 +97,8 @@ interface Details {
   swarmdropShareMs?: number;
   swarmdropFirstProgressMs?: number | null;
   subtlePieceBytes?: number;
+  subtleWorkers?: number;
+  sharePhasesMs?: SharePhases;
   runs: Record<string, number[]>;
 }
 
@@ -237,16 +240,27 @@ async function main(): Promise<void> {
       if (selected.has("memory")) m.memory = memoryRun = await appRun(`memory: SwarmDrop transfer of ${sizes.memoryBytes / MiB} MiB with heap sampling`, (t) => measureAppMemory(bbNow, t, sizes.memoryBytes));
       if (selected.has("share")) {
         // subtle before and after the app, pooled: the app's run sits between the two, so load drift hits both alike.
-        const subtle = (when: string): Promise<Measured<TransferMeasurement>> =>
-          measure(`crypto.subtle SHA-1 over ${sizes.shareBytes / MiB} MiB in ${sizes.hashPieceBytes / MiB} MiB pieces (${when})`, () =>
+        // Each is the faster of the main thread and as many workers as the app uses (bench/subtle.ts).
+        const subtle = (when: string): Promise<Measured<SubtleResult>> =>
+          measure(`crypto.subtle SHA-1 over ${sizes.shareBytes / MiB} MiB in ${sizes.hashPieceBytes / MiB} MiB pieces, main thread and workers (${when})`, () =>
             measureSubtleSha1(bbNow, serverNow, sizes.shareBytes, sizes.hashPieceBytes),
           );
         const before = await subtle("before the app");
-        m.shareHash = await appRun(`time to share: the app hashing ${sizes.shareBytes / MiB} MiB`, (t) => measureAppShare(bbNow, t, sizes.shareBytes));
+        const share = await appRun(`time to share: the app hashing ${sizes.shareBytes / MiB} MiB`, (t) => measureAppShare(bbNow, t, sizes.shareBytes));
+        m.shareHash = share;
         const after = await subtle("after the app");
         m.subtleSha1 = pooled([before, after]);
         details.subtlePieceBytes = sizes.hashPieceBytes;
         details.runs.subtleSha1MBps = [before, after].flatMap((r) => (r.ok ? [throughputMBps(r.value)] : []));
+        details.runs.subtleMainThreadMBps = [before, after].flatMap((r) => (r.ok ? [r.value.mainThreadMBps] : []));
+        details.runs.subtleWorkersMBps = [before, after].flatMap((r) => (r.ok ? [r.value.workersMBps] : []));
+        if (before.ok) details.subtleWorkers = before.value.workers;
+        if (share.ok) {
+          details.sharePhasesMs = share.value.phases;
+          const p = share.value.phases;
+          const ms = (v: number | null): string => (v === null ? "?" : `${Math.round(v)} ms`);
+          log(`time to share, phases: until the app started ${ms(p.untilStartMs)}, hashing ${ms(p.hashingMs)}, starting the transfer ${ms(p.startingMs)}, showing the link ${ms(p.showingMs)}`);
+        }
       }
     }
     if (selected.has("tracker")) {
@@ -304,6 +318,8 @@ async function main(): Promise<void> {
         : undefined,
       swarmFinishSeconds: m.swarm?.ok ? m.swarm.value.finishSeconds : undefined,
       subtlePieceBytes: details.subtlePieceBytes,
+      subtleWorkers: details.subtleWorkers,
+      sharePhasesMs: details.sharePhasesMs,
       runs: details.runs,
     },
   };

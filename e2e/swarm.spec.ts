@@ -30,6 +30,10 @@ test("a seed and three downloaders: resume after reload, finish from each other,
     await waitForStatus(seed, folder.name, "seeding");
     await expect(transfer(seed, folder.name).getByRole("button", { name: "Save sub/c.bin", exact: true })).toBeVisible();
     await screenshot(seed, "swarm-seed-shared");
+    // Capped, so the 18 MB take the downloaders some seconds and the reload below lands mid-way (uncapped, loopback can deliver everything first).
+    const limit = seed.getByLabel("Upload limit (KiB/s)", { exact: true });
+    await limit.fill("1024");
+    await limit.press("Enter");
 
     const downloaders: Page[] = [];
     for (let i = 0; i < 3; i++) {

@@ -11,6 +11,7 @@ import type { WebSocketLike } from "./adapters/tracker-client.ts";
 import { App } from "./App.tsx";
 import { SwarmProvider } from "./state/context.tsx";
 import { createSwarmStore } from "./state/store.ts";
+import { prewarmHashWorkers } from "./swarm/hashing.ts";
 import { SwarmTransferManager, type SwarmPeer } from "./swarm/manager.ts";
 import { ServiceWorkerStreamHost } from "./swarm/stream-host.ts";
 import "./styles.css";
@@ -61,6 +62,8 @@ store.connect();
 streaming.attach(manager, {
   onError: (message) => store.getState().actions.notify("error", "Playback stopped", `${message.replace(/[.\s]+$/, "")}.`),
 });
+// The hashing workers load while the page is idle, so a drop starts hashing at once.
+if (reason === null) setTimeout(() => prewarmHashWorkers(), 0);
 window.addEventListener("pagehide", () => manager.close());
 
 createRoot(document.getElementById("root")!).render(

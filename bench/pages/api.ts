@@ -41,6 +41,8 @@ export interface HashRateInit {
   seed: number;
   /** Size of the generated buffer that is hashed over and over (keeps memory flat). */
   bufferBytes: number;
+  /** Dedicated workers hashing at once, each its share of the pieces; 0 or absent: this page's main thread. */
+  workers?: number;
 }
 
 export interface HashRateResult {
@@ -96,9 +98,25 @@ export interface BenchPageApi {
 }
 
 /** Injected into SwarmDrop's own pages to time its UI from inside the page. */
+export interface ShareLinkShown {
+  /** When the page received the files (the file input's change event, before the app's own listeners). */
+  startEpochMs: number;
+  /** When the share link was first in the page: a DOM mutation or an animation frame showed it. */
+  epochMs: number;
+  value: string;
+  /** The app's own User Timing marks named "swarmdrop:*" (the latest of each), as epoch ms. */
+  marks: Record<string, number>;
+}
+
 export interface AppDriverApi {
   /** Resolves when the text field holds a non-empty value. */
   waitForValue(field: HTMLInputElement | HTMLTextAreaElement, init: { timeoutMs: number }): Promise<{ epochMs: number; value: string }>;
+  /**
+   * Starts watching, before files are added, for the "Share link" field of the
+   * region named `regionName` to hold a link; shareLinkShown() then resolves.
+   */
+  armShareLink(init: { regionName: string; timeoutMs: number }): void;
+  shareLinkShown(): Promise<ShareLinkShown>;
   /** Resolves when the progressbar's aria-valuenow reaches 100; also says when it first rose above 0. */
   waitForComplete(progressbar: Element, init: { timeoutMs: number; stallMs: number }): Promise<{ epochMs: number; firstProgressEpochMs: number | null }>;
   epochMs(): number;

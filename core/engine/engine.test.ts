@@ -144,6 +144,36 @@ describe("TorrentEngine, message level", () => {
     expect(a.engine.uploadedBytes + b.engine.uploadedBytes).toBeGreaterThan(0);
   });
 
+  it("tops up a deep request queue a quarter at a time, and a shallow one after every block", () => {
+    const batchesOf = (over: Partial<FullSettings>): { sizes: number[]; blocks: number; done: boolean } => {
+      const s = makeSwarm(64, 4 * blockBytes, 4 * blockBytes, 23);
+      const seed = s.add("seed", true);
+      const a = s.add("a", false, over);
+      s.connect(seed, a);
+      const sizes: number[] = [];
+      const out = a.engine.out;
+      const splice = out.splice.bind(out);
+      out.splice = ((...args: Parameters<typeof splice>) => {
+        const got = splice(...args);
+        const n = got.filter((o) => o.kind === "send" && o.message.type === "request").length;
+        if (n > 0) sizes.push(n);
+        return got;
+      }) as typeof out.splice;
+      s.settle();
+      s.run(10);
+      return { sizes, blocks: 64 * 4, done: a.engine.complete && s.exact(a) };
+    };
+    const deep = batchesOf({ minRequestsInFlight: 200, maxRequestsInFlight: 250 });
+    expect(deep.done).toBe(true);
+    // After the first fill, each top-up is at least a quarter of the queue (50), but for the last few picks.
+    expect(deep.sizes[0]).toBeGreaterThanOrEqual(200);
+    expect(deep.sizes.slice(1, -1).every((n) => n >= 50)).toBe(true);
+    const shallow = batchesOf({ minRequestsInFlight: 8, maxRequestsInFlight: 8 });
+    expect(shallow.done).toBe(true);
+    expect(shallow.sizes.slice(1).every((n) => n === 1)).toBe(true);
+    expect(shallow.sizes.length).toBeGreaterThan(deep.sizes.length * 10);
+  });
+
   it("bans a peer whose blocks fail SHA-1 and re-downloads the pieces from others", () => {
     const s = makeSwarm(24, blockBytes, blockBytes, 5);
     const liar = s.add("liar", true, {}, true);

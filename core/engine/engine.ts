@@ -32,6 +32,9 @@ export interface TorrentShape {
   readonly totalLength: number;
 }
 
+/** Request queues at least this deep are topped up in batches (see #fill). */
+const deepQueueRequests = 128;
+
 export type EngineOutput =
   /** Send one message to one peer. */
   | { readonly kind: "send"; readonly peer: ConnectionId; readonly message: WireMessage }
@@ -864,6 +867,11 @@ export class TorrentEngine implements PickerView {
     const depth = peer.timedOut || peer.snubbed ? 1 : Math.max(peer.depth, this.settings.minRequestsInFlight);
     const want = depth - inFlight;
     if (want <= 0) return;
+    // Deep queues (fast peers, over ~2.6 MB/s) are topped up in batches of a
+    // quarter: each top-up is a data-channel message of its own, and sending
+    // one per arriving run of blocks cost both pages more than the requests
+    // themselves (profiled). Shallow queues are topped up at once.
+    if (inFlight > 0 && depth >= deepQueueRequests && want < Math.floor(depth / 4)) return;
     const picks = pickBlocks(this, peer.picker, want, this.#random, this.settings);
     peer.starved = picks.length === 0;
     this.#updateInterest(peer);

@@ -24,6 +24,7 @@ export interface PieceStore {
   /**
    * Stores one verified piece. Rejects with StorageFullError (below) when out of
    * space: the session then pauses downloading, keeps what is stored, and says so.
+   * The store may keep `data` itself: the caller must not change it afterwards.
    */
   write(index: PieceIndex, data: Uint8Array): Promise<void>;
 }
@@ -34,7 +35,11 @@ export class StorageFullError extends Error {
 
 /** How the session reaches its connections. */
 export interface SessionTransport {
-  /** Queues bytes on a connection (several wire frames may be coalesced into one call). */
+  /**
+   * Queues bytes on a connection: wire frames or parts of one, at most 256 KiB
+   * per call, in stream order. The arrays may view the store's or the
+   * session's buffers: send or copy them, never change them.
+   */
   send(id: ConnectionId, bytes: Uint8Array): void;
   /** Closes a connection; the adapter calls removeConnection when it is gone. */
   close(id: ConnectionId, reason: string): void;

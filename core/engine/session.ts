@@ -1,8 +1,9 @@
 // The torrent session: TorrentSessionApi on top of the wire's PeerConnection
 // state machines and the TorrentEngine (the swarm algorithms).
 //
-// Bytes, timer ticks and storage results go in; bytes to send (coalesced up to
-// 256 KiB per transport.send), pieces to store and SessionEvents come out.
+// Bytes, timer ticks and storage results go in; bytes to send (wire frames,
+// at most 256 KiB per transport.send, for the transport to coalesce), pieces
+// to store and SessionEvents come out.
 // The session:
 //  - runs one PeerConnection per data channel (handshakes, BEP 10, validation);
 //  - fetches the info dict over BEP 9 when joined from an infohash only, and
@@ -742,10 +743,9 @@ export class TorrentSession implements TorrentSessionApi {
   }
 
   #flush(conn: Conn): void {
-    if (conn.wire.closed && conn.wire.outgoingBytes === 0) return;
-    for (let chunk = conn.wire.takeOutgoing(sendChunkBytes); chunk !== null; chunk = conn.wire.takeOutgoing(sendChunkBytes)) {
-      this.#components.transport.send(conn.id, chunk);
-    }
+    if (conn.wire.outgoingBytes === 0) return;
+    // Frames as they are (a block is a view of the store's bytes): the transport coalesces them, copying once.
+    for (const frame of conn.wire.takeFrames(sendChunkBytes)) this.#components.transport.send(conn.id, frame);
   }
 
   #flushAll(): void {

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { concatBytes, fromHex, toHex } from "../bytes.ts";
 import { infoHashFromHex, peerIdFromHex } from "../ids.ts";
 import { seededRandom } from "../random.ts";
-import { decodeHandshake, encodeHandshake, encodeMessage, FrameDecoder, makeHandshake, type DecodedFrame } from "./codec.ts";
+import { decodeHandshake, encodeHandshake, encodeMessage, encodePieceHeader, FrameDecoder, makeHandshake, type DecodedFrame } from "./codec.ts";
 import { ProtocolViolation, type ViolationKind } from "./errors.ts";
 import type { Handshake, WireMessage } from "./messages.ts";
 
@@ -173,11 +173,29 @@ describe("FrameDecoder", () => {
     expect(messagesOf(frames)).toEqual([{ type: "piece", index: 1, begin: 0, block }]);
   });
 
-  it("returns decoded bytes that do not alias the caller's chunk", () => {
+  it("decodes a frame whole in one chunk in place, and copies a frame split across chunks", () => {
     const wire = encodeMessage({ type: "piece", index: 0, begin: 0, block: Uint8Array.of(1, 2, 3) });
-    const [frame] = new FrameDecoder({ expectHandshake: false }).push(wire);
-    wire.fill(0);
-    expect(frame).toEqual({ kind: "message", message: { type: "piece", index: 0, begin: 0, block: Uint8Array.of(1, 2, 3) } });
+    const [whole] = new FrameDecoder({ expectHandshake: false }).push(wire);
+    const block = whole?.kind === "message" && whole.message.type === "piece" ? whole.message.block : null;
+    expect(block).toEqual(Uint8Array.of(1, 2, 3));
+    // No copy: the block views the chunk (callers must not change a chunk after pushing it).
+    expect(block?.buffer).toBe(wire.buffer);
+    const decoder = new FrameDecoder({ expectHandshake: false });
+    const first = wire.slice(0, 10);
+    const rest = wire.slice(10);
+    expect(decoder.push(first)).toEqual([]);
+    const [split] = decoder.push(rest);
+    first.fill(0);
+    rest.fill(0);
+    expect(split).toEqual({ kind: "message", message: { type: "piece", index: 0, begin: 0, block: Uint8Array.of(1, 2, 3) } });
+  });
+
+  it("encodes a piece header that, followed by the block, is the piece message", () => {
+    const block = Uint8Array.of(9, 8, 7, 6);
+    const header = encodePieceHeader(5, 16384, block.length);
+    expect(header.length).toBe(13);
+    expect(concatBytes([header, block])).toEqual(encodeMessage({ type: "piece", index: 5, begin: 16384, block }));
+    expect(() => encodePieceHeader(-1, 0, 4)).toThrow(RangeError);
   });
 
   it("reports unknown message ids (e.g. BEP 5 port) without interpreting them", () => {

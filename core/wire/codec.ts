@@ -152,6 +152,24 @@ export function encodeMessage(msg: WireMessage): Uint8Array {
   }
 }
 
+/**
+ * The first 13 bytes of a piece message's frame (length prefix, id, index,
+ * begin) for a block of `blockBytes`: sent ahead of the block itself, the
+ * block need not be copied into a frame of its own.
+ */
+export function encodePieceHeader(index: number, begin: number, blockBytes: number): Uint8Array {
+  checkUint32("index", index);
+  checkUint32("begin", begin);
+  checkUint32("frame length", 9 + blockBytes);
+  const out = new Uint8Array(13);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 9 + blockBytes);
+  out[4] = MessageId.piece;
+  view.setUint32(5, index);
+  view.setUint32(9, begin);
+  return out;
+}
+
 /** Payload length (after the id byte) each fixed-size message must have. */
 const fixedPayloadBytes: ReadonlyMap<number, number> = new Map([
   [MessageId.choke, 0],
@@ -245,10 +263,12 @@ export interface FrameDecoderInit {
 
 /**
  * Bytes in, frames out, whatever the chunking: a data-channel message may hold
- * half a frame or many frames. Every byte is copied once, into the buffer of
- * the frame it belongs to, which is allocated only when its length prefix and
- * id have been checked; so memory is bounded by one frame of maxFrameBytes,
- * and work is linear in the bytes received, however small the chunks.
+ * half a frame or many frames. A frame that lies whole inside one pushed
+ * chunk is decoded in place: its byte arrays view that chunk, so callers must
+ * not change a chunk after pushing it. A frame split across chunks is copied
+ * once, into a buffer of its own allocated only when its length prefix and id
+ * have been checked; so memory is bounded by one frame of maxFrameBytes, and
+ * work is linear in the bytes received, however small the chunks.
  *
  * After push() throws a ProtocolViolation the decoder is failed: every later
  * push() throws the same error.
@@ -348,6 +368,14 @@ export class FrameDecoder {
         const limit = fixed === undefined ? this.#maxPayloadBytes?.(id) : undefined;
         if (limit !== undefined && this.#frameLength - 1 > limit) {
           throw new ProtocolViolation("frame-too-large", `${messageNames.get(id) ?? `message ${id}`} of ${this.#frameLength - 1} bytes exceeds its ${limit}-byte bound`);
+        }
+        if (bytes.length - pos >= this.#frameLength) {
+          // The whole body is in this chunk: decode it where it is (its byte arrays view the chunk).
+          const body = bytes.subarray(pos, pos + this.#frameLength);
+          pos += this.#frameLength;
+          this.#frameLength = -1;
+          out.push(decodeFrameBody(body));
+          continue;
         }
         this.#body = new Uint8Array(this.#frameLength);
         this.#bodyFill = 0;

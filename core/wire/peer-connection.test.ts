@@ -563,6 +563,29 @@ describe("PeerConnection: BEP 3 / BEP 6 state rules", () => {
     expect(v.takeOutgoing()?.length).toBe(68);
   });
 
+  it("takeFrames hands over the queued frames without copying a block, continuing where takeOutgoing stopped", () => {
+    const { v, feed } = victim({ unchoked: true });
+    feed({ type: "request", index: 2, begin: 0, length: 16384 }, { type: "request", index: 2, begin: 16384, length: 16384 });
+    const blocks = [new Uint8Array(16384).fill(7), new Uint8Array(16384).fill(9)];
+    expect(v.piece(2, 0, blocks[0]!)).toBe(true);
+    expect(v.piece(2, 16384, blocks[1]!)).toBe(true);
+    const total = v.outgoingBytes;
+    const head = v.takeOutgoing(5)!;
+    const frames = v.takeFrames(10_000);
+    expect(v.outgoingBytes).toBe(0);
+    expect(v.takeFrames()).toEqual([]);
+    expect(frames.every((f) => f.length <= 10_000)).toBe(true);
+    // The blocks go out as views of the caller's arrays.
+    expect(frames.filter((f) => f.buffer === blocks[0]!.buffer).length).toBe(2);
+    const stream = concatBytes([head, ...frames]);
+    expect(stream.length).toBe(total);
+    const decoded = new FrameDecoder({ expectHandshake: false }).push(stream).flatMap((f) => (f.kind === "message" ? [f.message] : []));
+    expect(decoded).toEqual([
+      { type: "piece", index: 2, begin: 0, block: blocks[0] },
+      { type: "piece", index: 2, begin: 16384, block: blocks[1] },
+    ]);
+  });
+
   it("choking them: BEP 6 rejects each pending request except allowed fast; BEP 3 discards them", () => {
     const fast = victim({ unchoked: true });
     fast.v.allowedFast(1);

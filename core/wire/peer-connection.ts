@@ -17,7 +17,7 @@ import type { Clock } from "../clock.ts";
 import { idToBytes, type InfoHash, type PeerId, type PieceIndex } from "../ids.ts";
 import { bytesEqual } from "../bytes.ts";
 import { Bitfield, bitfieldBytes } from "./bitfield.ts";
-import { defaultMaxFrameBytes, encodeHandshake, encodeMessage, FrameDecoder, makeHandshake, maxAgreedBlockBytes, type DecodedFrame } from "./codec.ts";
+import { defaultMaxFrameBytes, encodeHandshake, encodeMessage, encodePieceHeader, FrameDecoder, makeHandshake, maxAgreedBlockBytes, type DecodedFrame } from "./codec.ts";
 import { ProtocolViolation, WireUsageError } from "./errors.ts";
 import { clientName, defaultMaxMetadataBytes, encodeExtendedHandshake, extendedHandshakeId, parseExtendedHandshake, utMetadataName } from "./extension.ts";
 import { blockLengthBytes, MessageId, type Handshake, type WireMessage } from "./messages.ts";
@@ -510,6 +510,29 @@ export class PeerConnection {
     return out;
   }
 
+  /**
+   * Everything queued, as the frames themselves (a piece message is its
+   * 13-byte header and then its block) with nothing copied; a frame longer
+   * than maxBytes comes as views of at most maxBytes each. For a transport
+   * that coalesces on its own: it copies each byte once, into the message it
+   * sends. The arrays must not be changed.
+   */
+  takeFrames(maxBytes: number = defaultOutgoingChunkBytes): Uint8Array[] {
+    if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
+    this.#autoRejects = 0;
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < this.#outgoing.length; i++) {
+      const frame = this.#outgoing[i]!;
+      for (let at = i === 0 ? this.#outgoingHead : 0; at < frame.length; at += maxBytes) {
+        out.push(at === 0 && frame.length <= maxBytes ? frame : frame.subarray(at, Math.min(frame.length, at + maxBytes)));
+      }
+    }
+    this.#outgoing = [];
+    this.#outgoingHead = 0;
+    this.#outgoingBytes = 0;
+    return out;
+  }
+
   /** Our BEP 3 handshake, with the BEP 10 bit and (by default) the BEP 6 bit. Once. */
   sendHandshake(): void {
     if (this.#closed) return;
@@ -647,7 +670,9 @@ export class PeerConnection {
     const key = keyOf(index, begin, block.length);
     if (!this.#theirRequests.delete(key)) return false;
     this.#up.add(block.length, this.#clock.nowMs());
-    this.#queueMessage({ type: "piece", index, begin, block });
+    // Header and block queued apart: the block is copied once, into the outgoing chunk.
+    this.#enqueue(encodePieceHeader(index, begin, block.length));
+    this.#enqueue(block);
     return true;
   }
 

@@ -165,3 +165,34 @@ describe("fetchIceServers", () => {
     expect(await fetchIceServers(`http://127.0.0.1:1/config.json`)).toEqual([]);
   });
 });
+
+describe("PeerTransport send path (a stand-in channel)", () => {
+  it("sends a queued array of exactly one message's size as it is, and coalesces smaller frames with one copy", async () => {
+    const sent: Uint8Array[] = [];
+    const channel = {
+      readyState: "open",
+      bufferedAmount: 0,
+      bufferedAmountLowThreshold: 0,
+      send(data: Uint8Array<ArrayBuffer>) {
+        sent.push(data);
+      },
+      addEventListener() {},
+      removeEventListener() {},
+    };
+    const peer: DataPeer = { _channel: channel, _pc: { sctp: { maxMessageSize: 256 * 1024 } }, on: () => undefined, destroy: () => undefined };
+    const transport = new PeerTransport();
+    transport.bind({ receive: () => undefined, drained: () => undefined, removed: () => undefined });
+    const id = transport.add(peer, "fake");
+    const whole = pattern(256 * 1024);
+    transport.send(id, whole);
+    await Promise.resolve();
+    expect(sent).toEqual([whole]);
+    expect(sent[0]).toBe(whole);
+    const frames = [pattern(13), pattern(16 * 1024), pattern(13), pattern(16 * 1024)];
+    for (const f of frames) transport.send(id, f);
+    await Promise.resolve();
+    expect(sent.length).toBe(2);
+    expect(Buffer.from(sent[1]!).equals(Buffer.concat(frames))).toBe(true);
+    expect(transport.sentBytes).toBe(256 * 1024 + 2 * (16 * 1024 + 13));
+  });
+});

@@ -227,6 +227,13 @@ export class PeerTransport implements SessionTransport {
   /** Coalesces queued frames into one message of at most chunkBytes. */
   #takeChunk(link: Link): Uint8Array<ArrayBuffer> {
     const size = Math.min(link.chunkBytes, link.queuedBytes);
+    const head = link.queue[0]!;
+    if (link.headOffset === 0 && head.length === size && head.buffer instanceof ArrayBuffer) {
+      // Already one full message (the session hands over 256 KiB chunks): send it as it is.
+      link.queue.shift();
+      link.queuedBytes -= size;
+      return head as Uint8Array<ArrayBuffer>;
+    }
     const out = new Uint8Array(size);
     let filled = 0;
     while (filled < size) {

@@ -369,8 +369,11 @@ export class StoredPieceStore implements PieceStore {
       setTimeout(() => this.#commit(batch!), this.#batchDelayMs);
     }
     if (!batch.pieces.has(index)) {
-      // Our own copy: the caller may reuse its buffer.
-      batch.pieces.set(index, data.slice());
+      // A view into a larger buffer is copied (IndexedDB would store the whole
+      // buffer); a piece that is its buffer is kept as it is: callers hand it
+      // over and do not change it (the session drops it after writing).
+      const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+      batch.pieces.set(index, whole ? data : data.slice());
       batch.bytes += data.length;
     }
     return batch.done;

@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { toHex } from "../../core/bytes.ts";
 import { createTorrentFromBytes } from "../../core/metainfo.ts";
-import { hashFiles, planTorrent, ShareInputError, splitPieces } from "./hashing.ts";
+import { hashFiles, hashWorkerCount, inThreadRunner, planTorrent, prewarmHashWorkers, ShareInputError, splitPieces, workerRunner, type HashJob, type HashWorkerMessage } from "./hashing.ts";
 
 function bytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n);
@@ -99,5 +99,48 @@ describe("hashFiles", () => {
     await expect(run).rejects.toMatchObject({ name: "AbortError" });
     // Aborted before starting: rejects at once.
     await expect(hashFiles([{ file: new Blob([data]), path: "big.bin" }], { signal: controller.signal })).rejects.toMatchObject({ name: "AbortError" });
+  });
+});
+
+describe("warm hashing workers", () => {
+  it("a share uses the workers started ahead, replaces one that failed to load, and fills the pool again after", async () => {
+    const made: FakeWorker[] = [];
+    class FakeWorker {
+      onmessage: ((event: MessageEvent<HashWorkerMessage>) => void) | null = null;
+      onerror: ((event: ErrorEvent) => void) | null = null;
+      terminated = false;
+      constructor() {
+        made.push(this);
+      }
+      postMessage(job: HashJob): void {
+        void inThreadRunner(job, () => undefined, new AbortController().signal).then((hashes) =>
+          this.onmessage?.({ data: { type: "done", hashes } } as MessageEvent<HashWorkerMessage>),
+        );
+      }
+      terminate(): void {
+        this.terminated = true;
+      }
+    }
+    const saved = (globalThis as { Worker?: unknown }).Worker;
+    (globalThis as { Worker?: unknown }).Worker = FakeWorker;
+    vi.useFakeTimers({ toFake: ["setTimeout"] });
+    try {
+      prewarmHashWorkers(2);
+      expect(made.length).toBe(2);
+      // The first warm worker failed to load its script: it is dropped, not used.
+      made[0]!.onerror?.({ preventDefault: () => undefined } as ErrorEvent);
+      const data = bytes(50_000, 9);
+      const expected = await createTorrentFromBytes("f.bin", [{ path: ["f.bin"], data }], 16 * 1024);
+      const { info } = await hashFiles([{ file: new Blob([data]), path: "f.bin" }], { workers: 2, pieceLength: 16 * 1024, runner: workerRunner });
+      expect(info.infoHash).toBe(expected.infoHash);
+      // One warm worker used, one new one made for the failed one.
+      expect(made.length).toBe(3);
+      expect(made[0]!.terminated && made[1]!.terminated && made[2]!.terminated).toBe(true);
+      vi.runAllTimers();
+      expect(made.length).toBe(3 + hashWorkerCount);
+    } finally {
+      vi.useRealTimers();
+      (globalThis as { Worker?: unknown }).Worker = saved;
+    }
   });
 });

@@ -54,10 +54,14 @@ export function PieceMap({ pieceStates, availability }: PieceMapProps) {
     if (!canvas || grid.columns === 0) return;
     const ratio = window.devicePixelRatio || 1;
     const cssWidth = grid.columns * grid.cellPx;
-    canvas.width = Math.round(cssWidth * ratio);
-    canvas.height = Math.round(grid.heightPx * ratio);
-    canvas.style.width = `${cssWidth}px`;
-    canvas.style.height = `${grid.heightPx}px`;
+    // Only when the size changed: setting width or height reallocates and clears the
+    // canvas, and this runs on every render (four a second during a transfer).
+    const pixelWidth = Math.round(cssWidth * ratio);
+    const pixelHeight = Math.round(grid.heightPx * ratio);
+    if (canvas.width !== pixelWidth) canvas.width = pixelWidth;
+    if (canvas.height !== pixelHeight) canvas.height = pixelHeight;
+    if (canvas.style.width !== `${cssWidth}px`) canvas.style.width = `${cssWidth}px`;
+    if (canvas.style.height !== `${grid.heightPx}px`) canvas.style.height = `${grid.heightPx}px`;
     let ctx: CanvasRenderingContext2D | null = null;
     try {
       ctx = canvas.getContext("2d");

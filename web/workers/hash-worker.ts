@@ -1,6 +1,6 @@
 // A hashing worker: SHA-1 of one contiguous piece range of the dropped files,
 // read with Blob.slice. The main thread (web/swarm/hashing.ts) splits the
-// pieces among up to 4 of these and terminates them to cancel.
+// pieces among 4 of these (fewer for few pieces) and terminates them to cancel.
 import { hashPieceRange, type HashJob, type HashWorkerMessage } from "../swarm/hashing.ts";
 
 const post = (message: HashWorkerMessage, transfer: Transferable[] = []): void => {
