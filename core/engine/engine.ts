@@ -21,6 +21,7 @@ import { PieceSet } from "./piece-set.ts";
 import { Downloads, RollingRate, requestQueueDepth, requestTimeoutFor } from "./request-queue.ts";
 import type { ConnectionId, SessionEvent } from "./session-types.ts";
 import { blockBytes, type FullSettings } from "./settings.ts";
+import { SuperSeed } from "./super-seed.ts";
 
 /** How long a piece a peer rejected while unchoking us is asked of others instead. */
 export const rejectedPieceCooldownMs = 30_000;
@@ -184,6 +185,8 @@ export class TorrentEngine implements PickerView {
   readonly #parole = new Map<number, ConnectionId | null>();
   readonly #rate: { down: RollingRate; up: RollingRate };
   #completedEmitted = false;
+  /** Super-seeding state (super-seed.ts): only for an engine that starts as a seed. */
+  readonly #superSeed: SuperSeed | null;
 
   constructor(init: EngineInit) {
     this.shape = init.shape;
@@ -204,6 +207,7 @@ export class TorrentEngine implements PickerView {
     this.#nextRechokeMs = now + init.settings.rechokeIntervalMs;
     this.#rate = { down: new RollingRate(init.settings.rateWindowMs, now), up: new RollingRate(init.settings.rateWindowMs, now) };
     this.#completedEmitted = this.#wantedMissing === 0;
+    this.#superSeed = this.#have.complete && this.pieceCount > 0 && init.settings.superSeeding !== "off" ? new SuperSeed(this.pieceCount, init.settings, init.random) : null;
   }
 
   // ---------------------------------------------------------------------------
@@ -333,6 +337,12 @@ export class TorrentEngine implements PickerView {
     const now = this.#clock.nowMs();
     const peer = new PeerState(key, fastExtension, this.pieceCount, now, this.settings.rateWindowMs, (i, k) => this.#ownerOk(i, k), this.#haveSet, () => this.#clock.nowMs());
     this.#peers.set(key, peer);
+    if (this.#superSeed?.active === true) {
+      // Super-seeding: announce nothing; pieces are revealed with `have` once the peer is unchoked.
+      this.#superSeed.addPeer(key);
+      if (fastExtension) this.#send(key, { type: "have-none" });
+      return;
+    }
     if (fastExtension && this.#have.complete) this.#send(key, { type: "have-all" });
     else if (fastExtension && this.#have.empty) this.#send(key, { type: "have-none" });
     else if (!this.#have.empty) this.#send(key, { type: "bitfield", bits: this.#have.toBytes() });
@@ -342,6 +352,7 @@ export class TorrentEngine implements PickerView {
     const peer = this.#peers.get(key);
     if (peer === undefined) return;
     this.#peers.delete(key);
+    this.#superSeed?.removePeer(key);
     peer.has.forEach((i) => this.availability.decrement(i));
     this.#downloads.releasePeer(key);
     for (const [i, owner] of this.#parole) if (owner === key) this.#parole.set(i, null);
@@ -386,6 +397,7 @@ export class TorrentEngine implements PickerView {
       case "have":
         if (!this.#checkIndex(peer, msg.index)) return;
         this.#peerHas(peer, msg.index);
+        if (this.#superSeed?.active === true) this.#superSeedReveal(peer);
         this.#updateInterest(peer);
         if (!peer.starved || (this.#wants(msg.index) && !this.#downloads.isPartial(msg.index))) this.#fill(peer);
         return;
@@ -603,8 +615,13 @@ export class TorrentEngine implements PickerView {
     }
     if (now >= this.#nextRechokeMs) {
       this.#nextRechokeMs = now + this.settings.rechokeIntervalMs;
+      this.#superSeedMaybeStop();
       this.#rechokeNow();
+    } else if (this.#superSeed?.active === true) {
+      // Super-seeding: peers cannot be interested before a reveal, so free slots are filled on ticks.
+      if (this.#unchokedCount() < this.settings.uploadSlots + this.settings.optimisticUnchokeSlots) this.#rechokeNow();
     }
+    if (this.#superSeed?.active === true) for (const p of this.#peers.values()) if (!p.amChoking) this.#superSeedReveal(p, true);
     this.#fillAll(true);
   }
 
@@ -634,6 +651,7 @@ export class TorrentEngine implements PickerView {
 
   #peerHas(peer: PeerState, i: number): void {
     if (!peer.has.add(i)) return;
+    this.#superSeed?.onHave(peer.key, i);
     this.availability.increment(i);
     if (this.#wants(i)) peer.wantedFromPeer++;
   }
@@ -687,7 +705,9 @@ export class TorrentEngine implements PickerView {
     } else {
       peer.unchokedSinceMs = now;
     }
+    this.#superSeed?.setUnchoked(peer.key, !choke);
     this.#send(peer.key, { type: choke ? "choke" : "unchoke" });
+    if (!choke && this.#superSeed?.active === true) this.#superSeedReveal(peer);
     this.out.push({ kind: "event", event: { type: "choke-changed", id: peer.key, amChoking: choke, optimistic: peer.optimistic } });
   }
 
@@ -697,7 +717,8 @@ export class TorrentEngine implements PickerView {
     for (const p of this.#peers.values()) {
       snapshots.push({
         key: p.key,
-        peerInterested: p.peerInterested,
+        // Super-seeding: a peer is only interested in what we revealed; any peer lacking pieces may be unchoked.
+        peerInterested: p.peerInterested || (this.#superSeed?.active === true && p.has.count < this.pieceCount),
         downloadRateBytesPerS: p.down.rate(now),
         uploadRateBytesPerS: p.up.rate(now),
         downloadedBytes: p.down.totalBytes,
@@ -771,6 +792,24 @@ export class TorrentEngine implements PickerView {
 
   #releaseParoleOwner(key: ConnectionId): void {
     for (const [i, owner] of this.#parole) if (owner === key) this.#parole.set(i, null);
+  }
+
+  /** Super-seeding: reveal pieces to an unchoked peer until it lacks `superSeedPiecesAhead` of them. */
+  #superSeedReveal(peer: PeerState, onTick = false): void {
+    const interested = !onTick || peer.peerInterested;
+    const revealed = this.#superSeed!.reveal(peer.key, (i) => peer.has.has(i), (i) => this.availability.count(i), this.#clock.nowMs(), interested);
+    for (const index of revealed) this.#send(peer.key, { type: "have", index });
+  }
+
+  /** Super-seeding "auto": once connected peers hold every piece, announce the rest and seed plainly. */
+  #superSeedMaybeStop(): void {
+    const ss = this.#superSeed;
+    if (ss === null || !ss.shouldStop((i) => this.availability.count(i))) return;
+    for (const [key, rest] of ss.stop()) {
+      const peer = this.#peers.get(key as ConnectionId);
+      if (peer === undefined) continue;
+      for (const index of rest) if (!peer.has.has(index)) this.#send(peer.key, { type: "have", index });
+    }
   }
 
   #fillKey(key: ConnectionId): void {

@@ -2,6 +2,7 @@
 // BEP it comes from is cited. EngineSettings (the public part) is declared in
 // session-types.ts; the extra tuning knobs the algorithms use live here.
 import type { EngineSettings } from "./session-types.ts";
+import type { SuperSeedingMode } from "./super-seed.ts";
 
 /** BEP 3 convention: blocks (sub-pieces) are 16 KiB. */
 export const blockBytes = 16 * 1024;
@@ -77,6 +78,18 @@ export interface EngineTuning {
   readonly maxRequestBytes: number;
   /** Requests a peer may queue with us before we drop the extras (BEP 10 reqq). */
   readonly maxQueuedUploadRequests: number;
+  /**
+   * Super-seeding (BEP 16 idea, super-seed.ts): an initial seed reveals pieces
+   * one `have` at a time so that its upload goes to distinct pieces. "auto"
+   * stops once every piece is held by connected peers; "on" never stops.
+   */
+  readonly superSeeding: SuperSeedingMode;
+  /** Super-seeding: revealed pieces an unchoked peer still lacks that we keep it, pieces. */
+  readonly superSeedPiecesAhead: number;
+  /** Super-seeding "auto": stop once every piece is held by at least this many connected peers, peers. */
+  readonly superSeedStopCopies: number;
+  /** Super-seeding: a revealed piece not announced by the peer after this long stops holding its place, ms. */
+  readonly superSeedRevealTimeoutMs: number;
 }
 
 export const defaultEngineTuning: EngineTuning = {
@@ -94,6 +107,10 @@ export const defaultEngineTuning: EngineTuning = {
   allowedFastCount: 0,
   maxRequestBytes: 128 * 1024,
   maxQueuedUploadRequests: 500,
+  superSeeding: "auto",
+  superSeedPiecesAhead: 2,
+  superSeedStopCopies: 1,
+  superSeedRevealTimeoutMs: 20_000,
 };
 
 export type FullSettings = EngineSettings & EngineTuning;
