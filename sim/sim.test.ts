@@ -78,4 +78,17 @@ describe("flow-level swarm (TorrentEngine per peer)", () => {
     }
     expect(rarestSooner).toBeGreaterThanOrEqual(2);
   });
+
+  it("free-riders finish clearly later than contributors with the choker, in every run; without it the difference vanishes", () => {
+    // 40 downloaders x 400 pieces, 20% never upload, everyone leaves on completion.
+    const base = { peers: 40, pieces: 400, freeRiderFraction: 0.2, departure: "leave" } as const;
+    for (const seed of [1, 2, 3]) {
+      const withChoker = runSwarm({ ...base, seed });
+      const without = runSwarm({ ...base, seed, choker: false });
+      expect(withChoker.allCompleted && without.allCompleted).toBe(true);
+      const ratio = (r: typeof withChoker): number => r.meanCompletionFreeRidersS! / r.meanCompletionContributorsS;
+      expect(ratio(withChoker), `seed ${seed} with the choker`).toBeGreaterThanOrEqual(1.3);
+      expect(ratio(without), `seed ${seed} without the choker`).toBeLessThanOrEqual(1.15);
+    }
+  });
 });

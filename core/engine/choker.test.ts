@@ -12,6 +12,11 @@ const settings: ChokerSettings = {
   optimisticUnchokeSlots: 1,
   regularSlotsNeedReciprocation: false,
   reciprocationGraceMs: 10_000,
+  uploadSlotsMode: "fixed",
+  slotRateStepBytesPerS: 4000,
+  maxUploadSlots: 50,
+  unreciprocatedOptimisticWeight: 0.1,
+  unreciprocatedAfterBytes: 1024 * 1024,
 };
 
 /**
@@ -32,6 +37,8 @@ function table(rows: string): ChokerPeer[] {
         downloadRateBytesPerS: Number(down) * 1000,
         uploadRateBytesPerS: Number(up) * 1000,
         downloadedBytes: flags.includes("h") ? 1_000_000 : 0,
+        uploadedBytes: flags.includes("t") ? 2_000_000 : 0,
+        couldReciprocate: true,
         snubbed: flags.includes("s"),
         connectedAtMs: flags.includes("n") ? 990_000 : 0,
         amChoking: !flags.includes("u"),
@@ -122,6 +129,48 @@ describe("leecher tit-for-tat (Cohen 2003)", () => {
     // weight 3 among total 3 + 7 = 10: expect ~30% (a uniform draw would give 12.5%).
     expect(newPicked / draws).toBeGreaterThan(0.25);
     expect(newPicked / draws).toBeLessThan(0.35);
+  });
+
+  it("rarely picks, as the optimistic unchoke, a peer that took a lot from us and never sent anything back, even when new", () => {
+    // flags: t = we sent it 2 MB, h = it sent us 1 MB, n = new.
+    const many = table(`
+      rider1 yes 0 0 tn
+      rider2 yes 0 0 t
+      fair1  yes 0 0 th
+      fair2  yes 0 0
+      fresh  yes 0 0 n
+      x1     yes 90 0
+      x2     yes 90 0
+      x3     yes 90 0
+      x4     yes 90 0`);
+    const picked = new Map<string, number>();
+    const random = seededRandom(8);
+    const draws = 2000;
+    for (let k = 0; k < draws; k++) {
+      const key = rechoke(many, noOptimistic, now, false, settings, random).optimistic.key!;
+      picked.set(key, (picked.get(key) ?? 0) + 1);
+    }
+    // Weights: riders 0.1 each, fair1 1, fair2 1, fresh 3 (total 5.2): riders ~4% together.
+    const riders = ((picked.get("rider1") ?? 0) + (picked.get("rider2") ?? 0)) / draws;
+    expect(riders).toBeGreaterThan(0.01);
+    expect(riders).toBeLessThan(0.08);
+    expect((picked.get("fresh") ?? 0) / draws).toBeGreaterThan(0.5);
+  });
+
+  it("with weight 0, never-reciprocating peers get no optimistic unchoke, and lose their new-peer regular slot once they took enough", () => {
+    const strict = { ...settings, unreciprocatedOptimisticWeight: 0, regularSlotsNeedReciprocation: true };
+    // flags: t = we sent it 2 MB, h = it sent us 1 MB, n = new (within the grace period).
+    const riders = table(`
+      rider1 yes 0 0 tn
+      rider2 yes 0 0 t
+      fresh  yes 0 0 n
+      fair   yes 50 0 h`).map((p) => (p.connectedAtMs > 0 ? { ...p, connectedAtMs: now - 5_000 } : p));
+    const d = rechoke(riders, noOptimistic, now, false, strict, seededRandom(9));
+    expect(d.regular).toEqual(["fair", "fresh"]); // rider1 is new but already took 2 MB without sending anything
+    expect(d.optimistic.key).toBeNull(); // only riders are left as candidates
+    // The current optimistic peer's turn ends early once it is a never-reciprocator.
+    const held = rechoke(table("a yes 0 0 t\nb yes 0 0"), { key: "a", sinceMs: now - 1_000 }, now, false, strict, seededRandom(10));
+    expect(held.optimistic.key).toBe("b");
   });
 });
 

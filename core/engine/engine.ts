@@ -63,6 +63,8 @@ class PeerState {
   wantedFromPeer = 0;
   amChoking = true;
   amInterested = false;
+  /** We have been interested in this peer at some time (it could have reciprocated: choker.ts neverReciprocated). */
+  everInterested = false;
   peerChoking = true;
   peerInterested = false;
   optimistic = false;
@@ -185,6 +187,8 @@ export class TorrentEngine implements PickerView {
   readonly #parole = new Map<number, ConnectionId | null>();
   readonly #rate: { down: RollingRate; up: RollingRate };
   #completedEmitted = false;
+  /** Regular upload slots the last rechoke opened (choker.ts: more than uploadSlots when rate-based). */
+  #regularSlots: number;
   /** Super-seeding state (super-seed.ts): only for an engine that starts as a seed. */
   readonly #superSeed: SuperSeed | null;
 
@@ -207,6 +211,7 @@ export class TorrentEngine implements PickerView {
     this.#nextRechokeMs = now + init.settings.rechokeIntervalMs;
     this.#rate = { down: new RollingRate(init.settings.rateWindowMs, now), up: new RollingRate(init.settings.rateWindowMs, now) };
     this.#completedEmitted = this.#wantedMissing === 0;
+    this.#regularSlots = init.settings.uploadSlots;
     this.#superSeed = this.#have.complete && this.pieceCount > 0 && init.settings.superSeeding !== "off" ? new SuperSeed(this.pieceCount, init.settings, init.random) : null;
   }
 
@@ -386,7 +391,7 @@ export class TorrentEngine implements PickerView {
       case "interested":
         peer.peerInterested = true;
         // A free upload slot is used at once rather than at the next rechoke.
-        if (peer.amChoking && this.#unchokedCount() < this.settings.uploadSlots + this.settings.optimisticUnchokeSlots && this.#freeSlotEligible(peer)) {
+        if (peer.amChoking && this.#unchokedCount() < this.#regularSlots + this.settings.optimisticUnchokeSlots && this.#freeSlotEligible(peer)) {
           this.#setChoke(peer, false, false);
         }
         return;
@@ -487,8 +492,17 @@ export class TorrentEngine implements PickerView {
   /** Payload bytes sent to `key` (a piece message's block). */
   uploaded(key: ConnectionId, bytes: number): void {
     const now = this.#clock.nowMs();
-    this.#peers.get(key)?.up.add(bytes, now);
+    const peer = this.#peers.get(key);
+    peer?.up.add(bytes, now);
     this.#rate.up.add(bytes, now);
+    // A leecher's unchoked peer that took unreciprocatedAfterBytes and never sent us anything: its grace or optimistic turn ends now (choker.ts).
+    const limit = this.settings.unreciprocatedAfterBytes;
+    const crossed = peer !== undefined && peer.up.totalBytes >= limit && peer.up.totalBytes - bytes < limit;
+    if (crossed && !this.complete && peer.everInterested && peer.down.totalBytes === 0 && now - peer.connectedAtMs >= this.settings.reciprocationGraceMs) {
+      // Only this peer is choked; its slot is refilled at the next rechoke.
+      if (peer.optimistic) this.#optimistic = { key: null, sinceMs: now - this.settings.optimisticUnchokeIntervalMs };
+      if (this.settings.regularSlotsNeedReciprocation) this.#setChoke(peer, true, false);
+    }
   }
 
   // ---------------------------------------------------------------------------
@@ -619,7 +633,7 @@ export class TorrentEngine implements PickerView {
       this.#rechokeNow();
     } else if (this.#superSeed?.active === true) {
       // Super-seeding: peers cannot be interested before a reveal, so free slots are filled on ticks.
-      if (this.#unchokedCount() < this.settings.uploadSlots + this.settings.optimisticUnchokeSlots) this.#rechokeNow();
+      if (this.#unchokedCount() < this.#regularSlots + this.settings.optimisticUnchokeSlots) this.#rechokeNow();
     }
     if (this.#superSeed?.active === true) for (const p of this.#peers.values()) if (!p.amChoking) this.#superSeedReveal(p, true);
     this.#fillAll(true);
@@ -669,13 +683,15 @@ export class TorrentEngine implements PickerView {
     const interested = !this.#paused && peer.wantedFromPeer > 0 && !(idleSlot && this.settings.releaseIdleSlots);
     if (interested === peer.amInterested) return;
     peer.amInterested = interested;
+    if (interested) peer.everInterested = true;
     this.#send(peer.key, { type: interested ? "interested" : "not-interested" });
   }
 
   /** A free slot goes at once to a seed's peers, or to a leecher's peer that reciprocated or is new (choker.ts). */
   #freeSlotEligible(peer: PeerState): boolean {
     if (this.complete || !this.settings.regularSlotsNeedReciprocation) return true;
-    return peer.down.totalBytes > 0 || this.#clock.nowMs() - peer.connectedAtMs < this.settings.reciprocationGraceMs;
+    const grace = this.#clock.nowMs() - peer.connectedAtMs < this.settings.reciprocationGraceMs && !(peer.everInterested && peer.up.totalBytes >= this.settings.unreciprocatedAfterBytes);
+    return peer.down.totalBytes > 0 || grace;
   }
 
     #unchokedCount(): number {
@@ -722,6 +738,8 @@ export class TorrentEngine implements PickerView {
         downloadRateBytesPerS: p.down.rate(now),
         uploadRateBytesPerS: p.up.rate(now),
         downloadedBytes: p.down.totalBytes,
+        uploadedBytes: p.up.totalBytes,
+        couldReciprocate: p.everInterested,
         snubbed: p.snubbed,
         connectedAtMs: p.connectedAtMs,
         amChoking: p.amChoking,
@@ -731,6 +749,7 @@ export class TorrentEngine implements PickerView {
     }
     const decision = rechoke(snapshots, this.#optimistic, now, this.complete, this.settings, this.#random);
     this.#optimistic = decision.optimistic;
+    this.#regularSlots = decision.slots;
     for (const p of this.#peers.values()) {
       const unchoke = decision.unchoked.has(p.key);
       this.#setChoke(p, !unchoke, unchoke && decision.optimistic.key === p.key && !decision.regular.includes(p.key));

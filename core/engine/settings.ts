@@ -58,6 +58,12 @@ export interface EngineTuning {
   readonly streamingWindowPieces: number;
   /** Streaming "portion" hybrid: beyond the window, pick in order with this probability (0..1), else rarest. */
   readonly streamingInOrderProbability: number;
+  /** "fixed": `uploadSlots` regular slots; "rate-based": more while each added slot's peer takes enough (choker.ts). */
+  readonly uploadSlotsMode: "fixed" | "rate-based";
+  /** Rate-based slots: the n-th unchoked peer must take at least n times this from us to count, bytes/s. */
+  readonly slotRateStepBytesPerS: number;
+  /** Rate-based slots: never more regular slots than this. */
+  readonly maxUploadSlots: number;
   /** Optimistic unchoke slots (Cohen 2003: one). A free-rider in the simulator sets 0. */
   readonly optimisticUnchokeSlots: number;
   /** Piece selection after the random first pieces: rarest first (Cohen 2003) or random (a baseline for the simulator). */
@@ -72,6 +78,15 @@ export interface EngineTuning {
   readonly regularSlotsNeedReciprocation: boolean;
   /** A new peer may hold a regular slot this long before it must have sent us data (one rechoke period). */
   readonly reciprocationGraceMs: number;
+  /**
+   * Optimistic unchoke weight (0..1) of a peer that took at least
+   * `unreciprocatedAfterBytes` from us and never sent us anything: it had its
+   * chance (a free-rider lives off optimistic unchokes otherwise). Such a
+   * peer's optimistic turn also ends as soon as it crosses the limit.
+   */
+  readonly unreciprocatedOptimisticWeight: number;
+  /** Bytes we send a peer before its lack of reciprocation counts, bytes. */
+  readonly unreciprocatedAfterBytes: number;
   /** How many pieces to let BEP 6 allowed_fast give to each peer (0 disables). */
   readonly allowedFastCount: number;
   /** Largest request we serve (WebTorrent drops peers asking for more than 128 KiB). */
@@ -99,11 +114,16 @@ export const defaultEngineTuning: EngineTuning = {
   endgameMaxRequestersPerBlock: 3,
   streamingWindowPieces: 8,
   streamingInOrderProbability: 0.2,
+  uploadSlotsMode: "fixed",
+  slotRateStepBytesPerS: 4 * 1024,
+  maxUploadSlots: 50,
   optimisticUnchokeSlots: 1,
   pieceSelection: "rarest-first",
   releaseIdleSlots: true,
   regularSlotsNeedReciprocation: true,
   reciprocationGraceMs: 10_000,
+  unreciprocatedOptimisticWeight: 0,
+  unreciprocatedAfterBytes: 64 * 1024,
   allowedFastCount: 0,
   maxRequestBytes: 128 * 1024,
   maxQueuedUploadRequests: 500,
