@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../random.ts";
-import { rechoke, type ChokerPeer, type ChokerSettings } from "./choker.ts";
+import { rechoke, regularSlotCount, type ChokerPeer, type ChokerSettings } from "./choker.ts";
 
 const settings: ChokerSettings = {
   uploadSlots: 4,
@@ -210,5 +210,29 @@ describe("seed choking", () => {
       });
     }
     expect([...served].sort()).toEqual(["a", "b", "c", "d", "e", "f"]);
+  });
+
+  it("rate-based slots: as many as unchoked peers clearing a threshold rising 4 KB/s per slot, plus one; never fewer than uploadSlots", () => {
+    const rateBased = { ...settings, uploadSlotsMode: "rate-based" as const };
+    // A fast uplink whose receivers each take 30-100 KB/s: thresholds 4, 8, ..., 32 KB/s pass 8 peers -> 9 slots.
+    const fast = table(`
+      a yes 0 100 u
+      b yes 0 90 u
+      c yes 0 80 u
+      d yes 0 70 u
+      e yes 0 60 u
+      f yes 0 50 u
+      g yes 0 40 u
+      h yes 0 32 u
+      i yes 0 30 u
+      j yes 0 0`);
+    expect(regularSlotCount(fast, rateBased)).toBe(9);
+    expect(rechoke(fast, noOptimistic, now, true, rateBased, seededRandom(11)).regular).toHaveLength(9);
+    // A saturated slow uplink: 5 peers at 12 KB/s each -> 3 pass (4, 8, 12) -> at least uploadSlots (4).
+    const slow = table(Array.from({ length: 5 }, (_, k) => `p${k} yes 0 12 u`).join("\n"));
+    expect(regularSlotCount(slow, rateBased)).toBe(4);
+    // "fixed", or upload disabled (0 slots), ignores rates.
+    expect(regularSlotCount(fast, settings)).toBe(4);
+    expect(regularSlotCount(fast, { ...rateBased, uploadSlots: 0 })).toBe(0);
   });
 });
