@@ -90,5 +90,5 @@ describe("flow-level swarm (TorrentEngine per peer)", () => {
       expect(ratio(withChoker), `seed ${seed} with the choker`).toBeGreaterThanOrEqual(1.3);
       expect(ratio(without), `seed ${seed} without the choker`).toBeLessThanOrEqual(1.15);
     }
-  });
+  }, 120_000);
 });

@@ -39,6 +39,7 @@ function table(rows: string): ChokerPeer[] {
         downloadedBytes: flags.includes("h") ? 1_000_000 : 0,
         uploadedBytes: flags.includes("t") ? 2_000_000 : 0,
         couldReciprocate: true,
+        pieces: 0,
         snubbed: flags.includes("s"),
         connectedAtMs: flags.includes("n") ? 990_000 : 0,
         amChoking: !flags.includes("u"),

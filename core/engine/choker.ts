@@ -7,7 +7,11 @@
 //    newly connected peers `newPeerOptimisticWeight` times likelier;
 //  - anti-snubbing: a peer that sent us no block for `snubTimeoutMs` loses its
 //    regular slot (it may still be the optimistic unchoke);
-//  - seeding: unchoke the peers we upload to fastest, or round-robin.
+//  - seeding: unchoke the peers we upload to fastest, or round-robin, or the
+//    peers with the fewest pieces, each for at most a round-robin slot time
+//    ("least-progress": the peers furthest behind, e.g. slow uplinks that
+//    tit-for-tat serves last, finish sooner; the last finisher sets the
+//    distribution time).
 import type { Random } from "../random.ts";
 
 export interface ChokerPeer {
@@ -23,6 +27,8 @@ export interface ChokerPeer {
   readonly uploadedBytes: number;
   /** We have been interested in the peer (it had pieces we wanted, so it could have reciprocated). */
   readonly couldReciprocate: boolean;
+  /** Pieces the peer has announced (least-progress seeding). */
+  readonly pieces: number;
   readonly snubbed: boolean;
   readonly connectedAtMs: number;
   readonly amChoking: boolean;
@@ -46,7 +52,7 @@ export interface ChokerSettings {
   readonly slotRateStepBytesPerS: number;
   readonly maxUploadSlots: number;
   readonly optimisticUnchokeIntervalMs: number;
-  readonly seedChoking: "fastest-upload" | "round-robin";
+  readonly seedChoking: "fastest-upload" | "round-robin" | "least-progress";
   readonly newPeerOptimisticWeight: number;
   readonly newPeerWindowMs: number;
   readonly seedRoundRobinSlotMs: number;
@@ -116,6 +122,8 @@ export const byDownloadRateDesc = (a: ChokerPeer, b: ChokerPeer): number =>
   b.downloadRateBytesPerS - a.downloadRateBytesPerS || b.downloadedBytes - a.downloadedBytes || byKey(a, b);
 /** Seed: who takes from us fastest (spreads the data quickest; Cohen 2003). */
 export const byUploadRateDesc = (a: ChokerPeer, b: ChokerPeer): number => b.uploadRateBytesPerS - a.uploadRateBytesPerS || byKey(a, b);
+/** Seed least-progress: the peer with the fewest pieces first; among equals, who takes from us fastest. */
+export const byFewestPieces = (a: ChokerPeer, b: ChokerPeer): number => a.pieces - b.pieces || byUploadRateDesc(a, b);
 /**
  * Seed round-robin: choked peers first, the one choked longest ago (or never
  * unchoked) first; peers still unchoked last, the one unchoked longest ago first.
@@ -150,6 +158,15 @@ export function rechoke(
       .slice(0, slots);
   } else if (settings.seedChoking === "fastest-upload") {
     regular = [...interested].sort(byUploadRateDesc).slice(0, slots);
+  } else if (settings.seedChoking === "least-progress") {
+    // Fewest pieces first, each for at most a round-robin slot time: a peer
+    // whose time is up waits behind the others (no peer holds a seed for ever).
+    const within = (p: ChokerPeer): boolean => !p.amChoking && p.unchokedSinceMs !== null && nowMs - p.unchokedSinceMs < settings.seedRoundRobinSlotMs;
+    const expired = (p: ChokerPeer): boolean => !p.amChoking && !within(p);
+    const keep = interested.filter(within).sort(byFewestPieces).slice(0, slots);
+    const kept = new Set(keep.map((p) => p.key));
+    const waiting = interested.filter((p) => !kept.has(p.key)).sort((a, b) => Number(expired(a)) - Number(expired(b)) || byFewestPieces(a, b));
+    regular = [...keep, ...waiting.slice(0, slots - keep.length)];
   } else {
     // Round-robin: keep peers still within their slot time, fill the rest with the longest waiting.
     const keep = interested

@@ -187,6 +187,8 @@ export class TorrentEngine implements PickerView {
   readonly #parole = new Map<number, ConnectionId | null>();
   readonly #rate: { down: RollingRate; up: RollingRate };
   #completedEmitted = false;
+  /** The choker's settings: an engine that starts as a seed chokes with `initialSeedChoking`. */
+  readonly #chokerSettings: FullSettings;
   /** Regular upload slots the last rechoke opened (choker.ts: more than uploadSlots when rate-based). */
   #regularSlots: number;
   /** Super-seeding state (super-seed.ts): only for an engine that starts as a seed. */
@@ -212,6 +214,7 @@ export class TorrentEngine implements PickerView {
     this.#rate = { down: new RollingRate(init.settings.rateWindowMs, now), up: new RollingRate(init.settings.rateWindowMs, now) };
     this.#completedEmitted = this.#wantedMissing === 0;
     this.#regularSlots = init.settings.uploadSlots;
+    this.#chokerSettings = this.#have.complete ? { ...init.settings, seedChoking: init.settings.initialSeedChoking } : init.settings;
     this.#superSeed = this.#have.complete && this.pieceCount > 0 && init.settings.superSeeding !== "off" ? new SuperSeed(this.pieceCount, init.settings, init.random) : null;
   }
 
@@ -740,6 +743,7 @@ export class TorrentEngine implements PickerView {
         downloadedBytes: p.down.totalBytes,
         uploadedBytes: p.up.totalBytes,
         couldReciprocate: p.everInterested,
+        pieces: p.has.count,
         snubbed: p.snubbed,
         connectedAtMs: p.connectedAtMs,
         amChoking: p.amChoking,
@@ -747,7 +751,7 @@ export class TorrentEngine implements PickerView {
         lastChokedAtMs: p.lastChokedAtMs,
       });
     }
-    const decision = rechoke(snapshots, this.#optimistic, now, this.complete, this.settings, this.#random);
+    const decision = rechoke(snapshots, this.#optimistic, now, this.complete, this.#chokerSettings, this.#random);
     this.#optimistic = decision.optimistic;
     this.#regularSlots = decision.slots;
     for (const p of this.#peers.values()) {

@@ -18,6 +18,7 @@ export const defaultEngineSettings: EngineSettings = {
   snubTimeoutMs: 60_000,
   // Cohen 2003: rates are a rolling ~20 s average.
   rateWindowMs: 20_000,
+  // "least-progress" (choker.ts) is the option for the heterogeneous tail; an initial seed uses initialSeedChoking.
   seedChoking: "fastest-upload",
   // Cohen 2003: random first piece(s) until a few are complete.
   randomFirstPieces: 4,
@@ -64,6 +65,13 @@ export interface EngineTuning {
   readonly slotRateStepBytesPerS: number;
   /** Rate-based slots: never more regular slots than this. */
   readonly maxUploadSlots: number;
+  /**
+   * Seed choking of an engine that starts complete (the initial seed, the only
+   * source of rare pieces: it serves who takes fastest, likely the fastest to
+   * pass them on; least-progress would feed free-riders, who never do).
+   * A leecher that finished uses `seedChoking`.
+   */
+  readonly initialSeedChoking: EngineSettings["seedChoking"];
   /** Optimistic unchoke slots (Cohen 2003: one). A free-rider in the simulator sets 0. */
   readonly optimisticUnchokeSlots: number;
   /** Piece selection after the random first pieces: rarest first (Cohen 2003) or random (a baseline for the simulator). */
@@ -114,9 +122,10 @@ export const defaultEngineTuning: EngineTuning = {
   endgameMaxRequestersPerBlock: 3,
   streamingWindowPieces: 8,
   streamingInOrderProbability: 0.2,
-  uploadSlotsMode: "fixed",
+  uploadSlotsMode: "rate-based",
   slotRateStepBytesPerS: 4 * 1024,
   maxUploadSlots: 50,
+  initialSeedChoking: "fastest-upload",
   optimisticUnchokeSlots: 1,
   pieceSelection: "rarest-first",
   releaseIdleSlots: true,
