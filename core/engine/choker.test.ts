@@ -236,4 +236,18 @@ describe("seed choking", () => {
     expect(regularSlotCount(fast, settings)).toBe(4);
     expect(regularSlotCount(fast, { ...rateBased, uploadSlots: 0 })).toBe(0);
   });
+
+  it("least-progress seeding: the peers with the fewest pieces first, each for one round-robin slot time", () => {
+    const lp = { ...settings, seedChoking: "least-progress" as const, uploadSlots: 2, optimisticUnchokeSlots: 0 };
+    const pieces: Record<string, number> = { behind: 10, middle: 50, ahead: 90, done: 99 };
+    const peers = table(`
+      behind yes 0 10
+      middle yes 0 20
+      ahead  yes 0 300
+      done   yes 0 400`).map((p) => ({ ...p, pieces: pieces[p.key]! }));
+    expect(rechoke(peers, noOptimistic, now, true, lp, seededRandom(12)).regular).toEqual(["behind", "middle"]);
+    // "behind" has held its slot for the full slot time: the next furthest behind goes first.
+    const served = peers.map((p) => (p.key === "behind" ? { ...p, amChoking: false, unchokedSinceMs: now - 30_000 } : p));
+    expect(rechoke(served, noOptimistic, now, true, lp, seededRandom(13)).regular).toEqual(["middle", "ahead"]);
+  });
 });
