@@ -67,7 +67,8 @@ describe("flow-level swarm (TorrentEngine per peer)", () => {
   });
 
   it("rarest first puts a full copy into the swarm sooner than random picking when the seed is slow", () => {
-    const base = { peers: 40, pieces: 120, seedUploadBytesPerS: 32 * KiB, seedLeavesAfterFullCopy: true } as const;
+    // A plain seed (no super-seeding): with super-seeding the seed itself decides which pieces go out first.
+    const base = { peers: 40, pieces: 120, seedUploadBytesPerS: 32 * KiB, seedLeavesAfterFullCopy: true, engine: { superSeeding: "off" } } as const;
     let rarestSooner = 0;
     for (const seed of [1, 2, 3]) {
       const rarest = runSwarm({ ...base, seed, pieceSelection: "rarest-first" });
@@ -77,4 +78,17 @@ describe("flow-level swarm (TorrentEngine per peer)", () => {
     }
     expect(rarestSooner).toBeGreaterThanOrEqual(2);
   });
+
+  it("free-riders finish clearly later than contributors with the choker, in every run; without it the difference vanishes", () => {
+    // 40 downloaders x 400 pieces, 20% never upload, everyone leaves on completion.
+    const base = { peers: 40, pieces: 400, freeRiderFraction: 0.2, departure: "leave" } as const;
+    for (const seed of [1, 2, 3]) {
+      const withChoker = runSwarm({ ...base, seed });
+      const without = runSwarm({ ...base, seed, choker: false });
+      expect(withChoker.allCompleted && without.allCompleted).toBe(true);
+      const ratio = (r: typeof withChoker): number => r.meanCompletionFreeRidersS! / r.meanCompletionContributorsS;
+      expect(ratio(withChoker), `seed ${seed} with the choker`).toBeGreaterThanOrEqual(1.3);
+      expect(ratio(without), `seed ${seed} without the choker`).toBeLessThanOrEqual(1.15);
+    }
+  }, 120_000);
 });

@@ -129,11 +129,11 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
   const stepMs = cfg.stepMs;
 
   const common: Partial<FullSettings> = { ...cfg.engine, pieceSelection: cfg.pieceSelection };
-  // Choker off: every interested peer is unchoked (no tit-for-tat, no optimistic rotation needed).
+  // Choker off: every interested peer is unchoked (no tit-for-tat, no reciprocation rule, no optimistic rotation needed).
   const settingsFor = (freeRider: boolean): FullSettings =>
     resolveSettings({
       ...common,
-      ...(cfg.choker ? {} : { uploadSlots: cfg.maxConnections + 1 }),
+      ...(cfg.choker ? {} : { uploadSlots: cfg.maxConnections + 1, regularSlotsNeedReciprocation: false }),
       ...(freeRider ? { uploadSlots: 0, optimisticUnchokeSlots: 0 } : {}),
     });
   const normalSettings = settingsFor(false);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../random.ts";
-import { rechoke, type ChokerPeer, type ChokerSettings } from "./choker.ts";
+import { rechoke, regularSlotCount, type ChokerPeer, type ChokerSettings } from "./choker.ts";
 
 const settings: ChokerSettings = {
   uploadSlots: 4,
@@ -12,6 +12,11 @@ const settings: ChokerSettings = {
   optimisticUnchokeSlots: 1,
   regularSlotsNeedReciprocation: false,
   reciprocationGraceMs: 10_000,
+  uploadSlotsMode: "fixed",
+  slotRateStepBytesPerS: 4000,
+  maxUploadSlots: 50,
+  unreciprocatedOptimisticWeight: 0.1,
+  unreciprocatedAfterBytes: 1024 * 1024,
 };
 
 /**
@@ -32,6 +37,9 @@ function table(rows: string): ChokerPeer[] {
         downloadRateBytesPerS: Number(down) * 1000,
         uploadRateBytesPerS: Number(up) * 1000,
         downloadedBytes: flags.includes("h") ? 1_000_000 : 0,
+        uploadedBytes: flags.includes("t") ? 2_000_000 : 0,
+        couldReciprocate: true,
+        pieces: 0,
         snubbed: flags.includes("s"),
         connectedAtMs: flags.includes("n") ? 990_000 : 0,
         amChoking: !flags.includes("u"),
@@ -123,6 +131,48 @@ describe("leecher tit-for-tat (Cohen 2003)", () => {
     expect(newPicked / draws).toBeGreaterThan(0.25);
     expect(newPicked / draws).toBeLessThan(0.35);
   });
+
+  it("rarely picks, as the optimistic unchoke, a peer that took a lot from us and never sent anything back, even when new", () => {
+    // flags: t = we sent it 2 MB, h = it sent us 1 MB, n = new.
+    const many = table(`
+      rider1 yes 0 0 tn
+      rider2 yes 0 0 t
+      fair1  yes 0 0 th
+      fair2  yes 0 0
+      fresh  yes 0 0 n
+      x1     yes 90 0
+      x2     yes 90 0
+      x3     yes 90 0
+      x4     yes 90 0`);
+    const picked = new Map<string, number>();
+    const random = seededRandom(8);
+    const draws = 2000;
+    for (let k = 0; k < draws; k++) {
+      const key = rechoke(many, noOptimistic, now, false, settings, random).optimistic.key!;
+      picked.set(key, (picked.get(key) ?? 0) + 1);
+    }
+    // Weights: riders 0.1 each, fair1 1, fair2 1, fresh 3 (total 5.2): riders ~4% together.
+    const riders = ((picked.get("rider1") ?? 0) + (picked.get("rider2") ?? 0)) / draws;
+    expect(riders).toBeGreaterThan(0.01);
+    expect(riders).toBeLessThan(0.08);
+    expect((picked.get("fresh") ?? 0) / draws).toBeGreaterThan(0.5);
+  });
+
+  it("with weight 0, never-reciprocating peers get no optimistic unchoke, and lose their new-peer regular slot once they took enough", () => {
+    const strict = { ...settings, unreciprocatedOptimisticWeight: 0, regularSlotsNeedReciprocation: true };
+    // flags: t = we sent it 2 MB, h = it sent us 1 MB, n = new (within the grace period).
+    const riders = table(`
+      rider1 yes 0 0 tn
+      rider2 yes 0 0 t
+      fresh  yes 0 0 n
+      fair   yes 50 0 h`).map((p) => (p.connectedAtMs > 0 ? { ...p, connectedAtMs: now - 5_000 } : p));
+    const d = rechoke(riders, noOptimistic, now, false, strict, seededRandom(9));
+    expect(d.regular).toEqual(["fair", "fresh"]); // rider1 is new but already took 2 MB without sending anything
+    expect(d.optimistic.key).toBeNull(); // only riders are left as candidates
+    // The current optimistic peer's turn ends early once it is a never-reciprocator.
+    const held = rechoke(table("a yes 0 0 t\nb yes 0 0"), { key: "a", sinceMs: now - 1_000 }, now, false, strict, seededRandom(10));
+    expect(held.optimistic.key).toBe("b");
+  });
 });
 
 describe("seed choking", () => {
@@ -161,5 +211,43 @@ describe("seed choking", () => {
       });
     }
     expect([...served].sort()).toEqual(["a", "b", "c", "d", "e", "f"]);
+  });
+
+  it("rate-based slots: as many as unchoked peers clearing a threshold rising 4 KB/s per slot, plus one; never fewer than uploadSlots", () => {
+    const rateBased = { ...settings, uploadSlotsMode: "rate-based" as const };
+    // A fast uplink whose receivers each take 30-100 KB/s: thresholds 4, 8, ..., 32 KB/s pass 8 peers -> 9 slots.
+    const fast = table(`
+      a yes 0 100 u
+      b yes 0 90 u
+      c yes 0 80 u
+      d yes 0 70 u
+      e yes 0 60 u
+      f yes 0 50 u
+      g yes 0 40 u
+      h yes 0 32 u
+      i yes 0 30 u
+      j yes 0 0`);
+    expect(regularSlotCount(fast, rateBased)).toBe(9);
+    expect(rechoke(fast, noOptimistic, now, true, rateBased, seededRandom(11)).regular).toHaveLength(9);
+    // A saturated slow uplink: 5 peers at 12 KB/s each -> 3 pass (4, 8, 12) -> at least uploadSlots (4).
+    const slow = table(Array.from({ length: 5 }, (_, k) => `p${k} yes 0 12 u`).join("\n"));
+    expect(regularSlotCount(slow, rateBased)).toBe(4);
+    // "fixed", or upload disabled (0 slots), ignores rates.
+    expect(regularSlotCount(fast, settings)).toBe(4);
+    expect(regularSlotCount(fast, { ...rateBased, uploadSlots: 0 })).toBe(0);
+  });
+
+  it("least-progress seeding: the peers with the fewest pieces first, each for one round-robin slot time", () => {
+    const lp = { ...settings, seedChoking: "least-progress" as const, uploadSlots: 2, optimisticUnchokeSlots: 0 };
+    const pieces: Record<string, number> = { behind: 10, middle: 50, ahead: 90, done: 99 };
+    const peers = table(`
+      behind yes 0 10
+      middle yes 0 20
+      ahead  yes 0 300
+      done   yes 0 400`).map((p) => ({ ...p, pieces: pieces[p.key]! }));
+    expect(rechoke(peers, noOptimistic, now, true, lp, seededRandom(12)).regular).toEqual(["behind", "middle"]);
+    // "behind" has held its slot for the full slot time: the next furthest behind goes first.
+    const served = peers.map((p) => (p.key === "behind" ? { ...p, amChoking: false, unchokedSinceMs: now - 30_000 } : p));
+    expect(rechoke(served, noOptimistic, now, true, lp, seededRandom(13)).regular).toEqual(["middle", "ahead"]);
   });
 });

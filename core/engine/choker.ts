@@ -7,7 +7,11 @@
 //    newly connected peers `newPeerOptimisticWeight` times likelier;
 //  - anti-snubbing: a peer that sent us no block for `snubTimeoutMs` loses its
 //    regular slot (it may still be the optimistic unchoke);
-//  - seeding: unchoke the peers we upload to fastest, or round-robin.
+//  - seeding: unchoke the peers we upload to fastest, or round-robin, or the
+//    peers with the fewest pieces, each for at most a round-robin slot time
+//    ("least-progress": the peers furthest behind, e.g. slow uplinks that
+//    tit-for-tat serves last, finish sooner; the last finisher sets the
+//    distribution time).
 import type { Random } from "../random.ts";
 
 export interface ChokerPeer {
@@ -19,6 +23,12 @@ export interface ChokerPeer {
   readonly uploadRateBytesPerS: number;
   /** Payload the peer has ever sent us, bytes (reciprocation history: breaks rate ties). */
   readonly downloadedBytes: number;
+  /** Payload we have ever sent the peer, bytes (with downloadedBytes: did it ever reciprocate?). */
+  readonly uploadedBytes: number;
+  /** We have been interested in the peer (it had pieces we wanted, so it could have reciprocated). */
+  readonly couldReciprocate: boolean;
+  /** Pieces the peer has announced (least-progress seeding). */
+  readonly pieces: number;
   readonly snubbed: boolean;
   readonly connectedAtMs: number;
   readonly amChoking: boolean;
@@ -29,9 +39,20 @@ export interface ChokerPeer {
 }
 
 export interface ChokerSettings {
+  /** Regular slots ("fixed"), or the fewest regular slots ("rate-based"). */
   readonly uploadSlots: number;
+  /**
+   * "rate-based" (libtorrent's rate_based_choker idea): open as many regular
+   * slots as there are unchoked peers whose upload rate from us clears a
+   * threshold that rises by `slotRateStepBytesPerS` per slot, plus one to
+   * probe; at least `uploadSlots`, at most `maxUploadSlots`. A fast uplink
+   * whose few receivers cannot take all it offers thus opens more slots.
+   */
+  readonly uploadSlotsMode: "fixed" | "rate-based";
+  readonly slotRateStepBytesPerS: number;
+  readonly maxUploadSlots: number;
   readonly optimisticUnchokeIntervalMs: number;
-  readonly seedChoking: "fastest-upload" | "round-robin";
+  readonly seedChoking: "fastest-upload" | "round-robin" | "least-progress";
   readonly newPeerOptimisticWeight: number;
   readonly newPeerWindowMs: number;
   readonly seedRoundRobinSlotMs: number;
@@ -44,11 +65,22 @@ export interface ChokerSettings {
   readonly regularSlotsNeedReciprocation: boolean;
   /** A newly connected peer may hold a regular slot this long before it must have sent us data. */
   readonly reciprocationGraceMs: number;
+  /**
+   * Optimistic unchoke: a peer we have sent at least `unreciprocatedAfterBytes`
+   * that never sent us anything (a free-rider) has this weight instead of 1 or
+   * `newPeerOptimisticWeight` (0..1: it already had its chance), and its
+   * optimistic turn ends at the next rechoke.
+   */
+  readonly unreciprocatedOptimisticWeight: number;
+  readonly unreciprocatedAfterBytes: number;
 }
 
-/** Eligible for a regular leecher slot: it has sent us something, or connected recently (bootstrap). */
+/**
+ * Eligible for a regular leecher slot: it has sent us something, or connected
+ * recently (bootstrap) and has not yet taken `unreciprocatedAfterBytes` from us.
+ */
 export function reciprocates(p: ChokerPeer, nowMs: number, settings: ChokerSettings): boolean {
-  return p.downloadedBytes > 0 || nowMs - p.connectedAtMs < settings.reciprocationGraceMs;
+  return p.downloadedBytes > 0 || (nowMs - p.connectedAtMs < settings.reciprocationGraceMs && !neverReciprocated(p, settings));
 }
 
 /** The optimistic unchoke carried from one rechoke to the next. */
@@ -62,6 +94,21 @@ export interface ChokeDecision {
   readonly unchoked: ReadonlySet<string>;
   readonly regular: readonly string[];
   readonly optimistic: OptimisticState;
+  /** Regular slots this rechoke opened (uploadSlots, or more when rate-based). */
+  readonly slots: number;
+}
+
+/** Regular slots for this rechoke: `uploadSlots`, or the rate-based count (see ChokerSettings). 0 slots stay 0 (no upload). */
+export function regularSlotCount(peers: readonly ChokerPeer[], settings: ChokerSettings): number {
+  if (settings.uploadSlotsMode !== "rate-based" || settings.uploadSlots === 0) return settings.uploadSlots;
+  const rates = peers.filter((p) => !p.amChoking).map((p) => p.uploadRateBytesPerS);
+  rates.sort((a, b) => b - a);
+  let passing = 0;
+  for (const r of rates) {
+    if (r < settings.slotRateStepBytesPerS * (passing + 1)) break;
+    passing++;
+  }
+  return Math.min(Math.max(settings.uploadSlots, settings.maxUploadSlots), Math.max(settings.uploadSlots, passing + 1));
 }
 
 // Named comparators; each ends with a deterministic tie-break on the key.
@@ -75,6 +122,8 @@ export const byDownloadRateDesc = (a: ChokerPeer, b: ChokerPeer): number =>
   b.downloadRateBytesPerS - a.downloadRateBytesPerS || b.downloadedBytes - a.downloadedBytes || byKey(a, b);
 /** Seed: who takes from us fastest (spreads the data quickest; Cohen 2003). */
 export const byUploadRateDesc = (a: ChokerPeer, b: ChokerPeer): number => b.uploadRateBytesPerS - a.uploadRateBytesPerS || byKey(a, b);
+/** Seed least-progress: the peer with the fewest pieces first; among equals, who takes from us fastest. */
+export const byFewestPieces = (a: ChokerPeer, b: ChokerPeer): number => a.pieces - b.pieces || byUploadRateDesc(a, b);
 /**
  * Seed round-robin: choked peers first, the one choked longest ago (or never
  * unchoked) first; peers still unchoked last, the one unchoked longest ago first.
@@ -99,31 +148,45 @@ export function rechoke(
   random: Random,
 ): ChokeDecision {
   const interested = peers.filter((p) => p.peerInterested);
+  const slots = regularSlotCount(peers, settings);
   let regular: ChokerPeer[];
   if (!weAreSeed) {
     // Anti-snubbing: a snubbing peer gets no regular slot.
     regular = interested
       .filter((p) => !p.snubbed && (!settings.regularSlotsNeedReciprocation || reciprocates(p, nowMs, settings)))
       .sort(byDownloadRateDesc)
-      .slice(0, settings.uploadSlots);
+      .slice(0, slots);
   } else if (settings.seedChoking === "fastest-upload") {
-    regular = [...interested].sort(byUploadRateDesc).slice(0, settings.uploadSlots);
+    regular = [...interested].sort(byUploadRateDesc).slice(0, slots);
+  } else if (settings.seedChoking === "least-progress") {
+    // Fewest pieces first, each for at most a round-robin slot time: a peer
+    // whose time is up waits behind the others (no peer holds a seed for ever).
+    const within = (p: ChokerPeer): boolean => !p.amChoking && p.unchokedSinceMs !== null && nowMs - p.unchokedSinceMs < settings.seedRoundRobinSlotMs;
+    const expired = (p: ChokerPeer): boolean => !p.amChoking && !within(p);
+    const keep = interested.filter(within).sort(byFewestPieces).slice(0, slots);
+    const kept = new Set(keep.map((p) => p.key));
+    const waiting = interested.filter((p) => !kept.has(p.key)).sort((a, b) => Number(expired(a)) - Number(expired(b)) || byFewestPieces(a, b));
+    regular = [...keep, ...waiting.slice(0, slots - keep.length)];
   } else {
     // Round-robin: keep peers still within their slot time, fill the rest with the longest waiting.
     const keep = interested
       .filter((p) => !p.amChoking && p.unchokedSinceMs !== null && nowMs - p.unchokedSinceMs < settings.seedRoundRobinSlotMs)
       .sort(byLongestWaiting)
-      .slice(0, settings.uploadSlots);
+      .slice(0, slots);
     const kept = new Set(keep.map((p) => p.key));
     const waiting = interested.filter((p) => !kept.has(p.key)).sort(byLongestWaiting);
-    regular = [...keep, ...waiting.slice(0, settings.uploadSlots - keep.length)];
+    regular = [...keep, ...waiting.slice(0, slots - keep.length)];
   }
   const regularKeys = regular.map((p) => p.key);
   const unchoked = new Set(regularKeys);
 
-  // Optimistic unchoke: keep the current one for its interval if it is still a candidate.
+  // Optimistic unchoke: keep the current one for its interval if it is still a
+  // candidate, unless it has taken `unreciprocatedAfterBytes` and never sent us
+  // anything: its turn ends at this rechoke (a free-rider otherwise takes a
+  // slot's full share for the whole interval).
   const candidates = interested.filter((p) => !unchoked.has(p.key));
-  const current = previous.key === null ? undefined : candidates.find((p) => p.key === previous.key);
+  const held = previous.key === null ? undefined : candidates.find((p) => p.key === previous.key);
+  const current = held !== undefined && !neverReciprocated(held, settings) ? held : undefined;
   const promoted = previous.key !== null && unchoked.has(previous.key);
   let optimistic: OptimisticState;
   if (settings.optimisticUnchokeSlots <= 0) {
@@ -138,10 +201,23 @@ export function rechoke(
     optimistic = { key: chosen?.key ?? null, sinceMs: nowMs };
   }
   if (optimistic.key !== null) unchoked.add(optimistic.key);
-  return { unchoked, regular: regularKeys, optimistic };
+  return { unchoked, regular: regularKeys, optimistic, slots };
 }
 
-/** Weighted random pick: new peers count `newPeerOptimisticWeight` times; the previous pick is avoided when others exist. */
+/**
+ * A peer that took at least `unreciprocatedAfterBytes` from us and never sent
+ * us anything although it has pieces we want (a free-rider; a peer with
+ * nothing for us is not blamed).
+ */
+export function neverReciprocated(p: ChokerPeer, settings: ChokerSettings): boolean {
+  return p.couldReciprocate && p.downloadedBytes === 0 && p.uploadedBytes >= settings.unreciprocatedAfterBytes;
+}
+
+/**
+ * Weighted random pick: new peers count `newPeerOptimisticWeight` times, peers
+ * that never reciprocated what we sent them `unreciprocatedOptimisticWeight`;
+ * the previous pick is avoided when others exist.
+ */
 function pickOptimistic(
   candidates: readonly ChokerPeer[],
   previousKey: string | null,
@@ -152,9 +228,12 @@ function pickOptimistic(
   const pool = candidates.length > 1 ? candidates.filter((p) => p.key !== previousKey) : candidates;
   if (pool.length === 0) return undefined;
   const sorted = [...pool].sort(byKey);
-  const weight = (p: ChokerPeer): number => (nowMs - p.connectedAtMs < settings.newPeerWindowMs ? settings.newPeerOptimisticWeight : 1);
+  const weight = (p: ChokerPeer): number =>
+    neverReciprocated(p, settings) ? settings.unreciprocatedOptimisticWeight : nowMs - p.connectedAtMs < settings.newPeerWindowMs ? settings.newPeerOptimisticWeight : 1;
   let total = 0;
   for (const p of sorted) total += weight(p);
+  // Only never-reciprocating peers left and their weight is 0: no optimistic unchoke.
+  if (total <= 0) return undefined;
   let r = random.next() * total;
   for (const p of sorted) {
     r -= weight(p);

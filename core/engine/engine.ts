@@ -21,6 +21,7 @@ import { PieceSet } from "./piece-set.ts";
 import { Downloads, RollingRate, requestQueueDepth, requestTimeoutFor } from "./request-queue.ts";
 import type { ConnectionId, SessionEvent } from "./session-types.ts";
 import { blockBytes, type FullSettings } from "./settings.ts";
+import { SuperSeed } from "./super-seed.ts";
 
 /** How long a piece a peer rejected while unchoking us is asked of others instead. */
 export const rejectedPieceCooldownMs = 30_000;
@@ -65,6 +66,8 @@ class PeerState {
   wantedFromPeer = 0;
   amChoking = true;
   amInterested = false;
+  /** We have been interested in this peer at some time (it could have reciprocated: choker.ts neverReciprocated). */
+  everInterested = false;
   peerChoking = true;
   peerInterested = false;
   optimistic = false;
@@ -187,6 +190,12 @@ export class TorrentEngine implements PickerView {
   readonly #parole = new Map<number, ConnectionId | null>();
   readonly #rate: { down: RollingRate; up: RollingRate };
   #completedEmitted = false;
+  /** The choker's settings: an engine that starts as a seed chokes with `initialSeedChoking`. */
+  readonly #chokerSettings: FullSettings;
+  /** Regular upload slots the last rechoke opened (choker.ts: more than uploadSlots when rate-based). */
+  #regularSlots: number;
+  /** Super-seeding state (super-seed.ts): only for an engine that starts as a seed. */
+  readonly #superSeed: SuperSeed | null;
 
   constructor(init: EngineInit) {
     this.shape = init.shape;
@@ -207,6 +216,9 @@ export class TorrentEngine implements PickerView {
     this.#nextRechokeMs = now + init.settings.rechokeIntervalMs;
     this.#rate = { down: new RollingRate(init.settings.rateWindowMs, now), up: new RollingRate(init.settings.rateWindowMs, now) };
     this.#completedEmitted = this.#wantedMissing === 0;
+    this.#regularSlots = init.settings.uploadSlots;
+    this.#chokerSettings = this.#have.complete ? { ...init.settings, seedChoking: init.settings.initialSeedChoking } : init.settings;
+    this.#superSeed = this.#have.complete && this.pieceCount > 0 && init.settings.superSeeding !== "off" ? new SuperSeed(this.pieceCount, init.settings, init.random) : null;
   }
 
   // ---------------------------------------------------------------------------
@@ -336,6 +348,12 @@ export class TorrentEngine implements PickerView {
     const now = this.#clock.nowMs();
     const peer = new PeerState(key, fastExtension, this.pieceCount, now, this.settings.rateWindowMs, (i, k) => this.#ownerOk(i, k), this.#haveSet, () => this.#clock.nowMs());
     this.#peers.set(key, peer);
+    if (this.#superSeed?.active === true) {
+      // Super-seeding: announce nothing; pieces are revealed with `have` once the peer is unchoked.
+      this.#superSeed.addPeer(key);
+      if (fastExtension) this.#send(key, { type: "have-none" });
+      return;
+    }
     if (fastExtension && this.#have.complete) this.#send(key, { type: "have-all" });
     else if (fastExtension && this.#have.empty) this.#send(key, { type: "have-none" });
     else if (!this.#have.empty) this.#send(key, { type: "bitfield", bits: this.#have.toBytes() });
@@ -345,6 +363,7 @@ export class TorrentEngine implements PickerView {
     const peer = this.#peers.get(key);
     if (peer === undefined) return;
     this.#peers.delete(key);
+    this.#superSeed?.removePeer(key);
     peer.has.forEach((i) => this.availability.decrement(i));
     this.#downloads.releasePeer(key);
     for (const [i, owner] of this.#parole) if (owner === key) this.#parole.set(i, null);
@@ -378,7 +397,7 @@ export class TorrentEngine implements PickerView {
       case "interested":
         peer.peerInterested = true;
         // A free upload slot is used at once rather than at the next rechoke.
-        if (peer.amChoking && this.#unchokedCount() < this.settings.uploadSlots + this.settings.optimisticUnchokeSlots && this.#freeSlotEligible(peer)) {
+        if (peer.amChoking && this.#unchokedCount() < this.#regularSlots + this.settings.optimisticUnchokeSlots && this.#freeSlotEligible(peer)) {
           this.#setChoke(peer, false, false);
         }
         return;
@@ -389,6 +408,7 @@ export class TorrentEngine implements PickerView {
       case "have":
         if (!this.#checkIndex(peer, msg.index)) return;
         this.#peerHas(peer, msg.index);
+        if (this.#superSeed?.active === true) this.#superSeedReveal(peer);
         this.#updateInterest(peer);
         if (!peer.starved || (this.#wants(msg.index) && !this.#downloads.isPartial(msg.index))) this.#fill(peer);
         return;
@@ -478,8 +498,17 @@ export class TorrentEngine implements PickerView {
   /** Payload bytes sent to `key` (a piece message's block). */
   uploaded(key: ConnectionId, bytes: number): void {
     const now = this.#clock.nowMs();
-    this.#peers.get(key)?.up.add(bytes, now);
+    const peer = this.#peers.get(key);
+    peer?.up.add(bytes, now);
     this.#rate.up.add(bytes, now);
+    // A leecher's unchoked peer that took unreciprocatedAfterBytes and never sent us anything: its grace or optimistic turn ends now (choker.ts).
+    const limit = this.settings.unreciprocatedAfterBytes;
+    const crossed = peer !== undefined && peer.up.totalBytes >= limit && peer.up.totalBytes - bytes < limit;
+    if (crossed && !this.complete && peer.everInterested && peer.down.totalBytes === 0 && now - peer.connectedAtMs >= this.settings.reciprocationGraceMs) {
+      // Only this peer is choked; its slot is refilled at the next rechoke.
+      if (peer.optimistic) this.#optimistic = { key: null, sinceMs: now - this.settings.optimisticUnchokeIntervalMs };
+      if (this.settings.regularSlotsNeedReciprocation) this.#setChoke(peer, true, false);
+    }
   }
 
   // ---------------------------------------------------------------------------
@@ -666,8 +695,13 @@ export class TorrentEngine implements PickerView {
     }
     if (now >= this.#nextRechokeMs) {
       this.#nextRechokeMs = now + this.settings.rechokeIntervalMs;
+      this.#superSeedMaybeStop();
       this.#rechokeNow();
+    } else if (this.#superSeed?.active === true) {
+      // Super-seeding: peers cannot be interested before a reveal, so free slots are filled on ticks.
+      if (this.#unchokedCount() < this.#regularSlots + this.settings.optimisticUnchokeSlots) this.#rechokeNow();
     }
+    if (this.#superSeed?.active === true) for (const p of this.#peers.values()) if (!p.amChoking) this.#superSeedReveal(p, true);
     this.#fillAll(true);
   }
 
@@ -697,6 +731,7 @@ export class TorrentEngine implements PickerView {
 
   #peerHas(peer: PeerState, i: number): void {
     if (!peer.has.add(i)) return;
+    this.#superSeed?.onHave(peer.key, i);
     this.availability.increment(i);
     if (this.#wants(i)) peer.wantedFromPeer++;
   }
@@ -714,13 +749,15 @@ export class TorrentEngine implements PickerView {
     const interested = !this.#paused && peer.wantedFromPeer > 0 && !(idleSlot && this.settings.releaseIdleSlots);
     if (interested === peer.amInterested) return;
     peer.amInterested = interested;
+    if (interested) peer.everInterested = true;
     this.#send(peer.key, { type: interested ? "interested" : "not-interested" });
   }
 
   /** A free slot goes at once to a seed's peers, or to a leecher's peer that reciprocated or is new (choker.ts). */
   #freeSlotEligible(peer: PeerState): boolean {
     if (this.complete || !this.settings.regularSlotsNeedReciprocation) return true;
-    return peer.down.totalBytes > 0 || this.#clock.nowMs() - peer.connectedAtMs < this.settings.reciprocationGraceMs;
+    const grace = this.#clock.nowMs() - peer.connectedAtMs < this.settings.reciprocationGraceMs && !(peer.everInterested && peer.up.totalBytes >= this.settings.unreciprocatedAfterBytes);
+    return peer.down.totalBytes > 0 || grace;
   }
 
     #unchokedCount(): number {
@@ -750,7 +787,9 @@ export class TorrentEngine implements PickerView {
     } else {
       peer.unchokedSinceMs = now;
     }
+    this.#superSeed?.setUnchoked(peer.key, !choke);
     this.#send(peer.key, { type: choke ? "choke" : "unchoke" });
+    if (!choke && this.#superSeed?.active === true) this.#superSeedReveal(peer);
     this.out.push({ kind: "event", event: { type: "choke-changed", id: peer.key, amChoking: choke, optimistic: peer.optimistic } });
   }
 
@@ -760,10 +799,14 @@ export class TorrentEngine implements PickerView {
     for (const p of this.#peers.values()) {
       snapshots.push({
         key: p.key,
-        peerInterested: p.peerInterested,
+        // Super-seeding: a peer is only interested in what we revealed; any peer lacking pieces may be unchoked.
+        peerInterested: p.peerInterested || (this.#superSeed?.active === true && p.has.count < this.pieceCount),
         downloadRateBytesPerS: p.down.rate(now),
         uploadRateBytesPerS: p.up.rate(now),
         downloadedBytes: p.down.totalBytes,
+        uploadedBytes: p.up.totalBytes,
+        couldReciprocate: p.everInterested,
+        pieces: p.has.count,
         snubbed: p.snubbed,
         connectedAtMs: p.connectedAtMs,
         amChoking: p.amChoking,
@@ -771,8 +814,9 @@ export class TorrentEngine implements PickerView {
         lastChokedAtMs: p.lastChokedAtMs,
       });
     }
-    const decision = rechoke(snapshots, this.#optimistic, now, this.complete, this.settings, this.#random);
+    const decision = rechoke(snapshots, this.#optimistic, now, this.complete, this.#chokerSettings, this.#random);
     this.#optimistic = decision.optimistic;
+    this.#regularSlots = decision.slots;
     for (const p of this.#peers.values()) {
       const unchoke = decision.unchoked.has(p.key);
       this.#setChoke(p, !unchoke, unchoke && decision.optimistic.key === p.key && !decision.regular.includes(p.key));
@@ -834,6 +878,24 @@ export class TorrentEngine implements PickerView {
 
   #releaseParoleOwner(key: ConnectionId): void {
     for (const [i, owner] of this.#parole) if (owner === key) this.#parole.set(i, null);
+  }
+
+  /** Super-seeding: reveal pieces to an unchoked peer until it lacks `superSeedPiecesAhead` of them. */
+  #superSeedReveal(peer: PeerState, onTick = false): void {
+    const interested = !onTick || peer.peerInterested;
+    const revealed = this.#superSeed!.reveal(peer.key, (i) => peer.has.has(i), (i) => this.availability.count(i), this.#clock.nowMs(), interested);
+    for (const index of revealed) this.#send(peer.key, { type: "have", index });
+  }
+
+  /** Super-seeding "auto": once connected peers hold every piece, announce the rest and seed plainly. */
+  #superSeedMaybeStop(): void {
+    const ss = this.#superSeed;
+    if (ss === null || !ss.shouldStop((i) => this.availability.count(i))) return;
+    for (const [key, rest] of ss.stop()) {
+      const peer = this.#peers.get(key as ConnectionId);
+      if (peer === undefined) continue;
+      for (const index of rest) if (!peer.has.has(index)) this.#send(peer.key, { type: "have", index });
+    }
   }
 
   #fillKey(key: ConnectionId): void {

@@ -75,8 +75,8 @@ export interface EngineSettings {
   readonly snubTimeoutMs: number;
   /** Window of the rolling transfer rates used by the choker. */
   readonly rateWindowMs: number;
-  /** Seed-mode choking: by upload rate, or round-robin. */
-  readonly seedChoking: "fastest-upload" | "round-robin";
+  /** Seed-mode choking: by upload rate, round-robin, or the peers with the fewest pieces first (choker.ts). */
+  readonly seedChoking: "fastest-upload" | "round-robin" | "least-progress";
   /** Pieces picked at random before switching to rarest first. */
   readonly randomFirstPieces: number;
   /** Requests in flight per peer cover this many ms of its rate... */

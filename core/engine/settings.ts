@@ -2,6 +2,7 @@
 // BEP it comes from is cited. EngineSettings (the public part) is declared in
 // session-types.ts; the extra tuning knobs the algorithms use live here.
 import type { EngineSettings } from "./session-types.ts";
+import type { SuperSeedingMode } from "./super-seed.ts";
 
 /** BEP 3 convention: blocks (sub-pieces) are 16 KiB. */
 export const blockBytes = 16 * 1024;
@@ -17,6 +18,7 @@ export const defaultEngineSettings: EngineSettings = {
   snubTimeoutMs: 60_000,
   // Cohen 2003: rates are a rolling ~20 s average.
   rateWindowMs: 20_000,
+  // "least-progress" (choker.ts) is the option for the heterogeneous tail; an initial seed uses initialSeedChoking.
   seedChoking: "fastest-upload",
   // Cohen 2003: random first piece(s) until a few are complete.
   randomFirstPieces: 4,
@@ -57,6 +59,19 @@ export interface EngineTuning {
   readonly streamingWindowPieces: number;
   /** Streaming "portion" hybrid: beyond the window, pick in order with this probability (0..1), else rarest. */
   readonly streamingInOrderProbability: number;
+  /** "fixed": `uploadSlots` regular slots; "rate-based": more while each added slot's peer takes enough (choker.ts). */
+  readonly uploadSlotsMode: "fixed" | "rate-based";
+  /** Rate-based slots: the n-th unchoked peer must take at least n times this from us to count, bytes/s. */
+  readonly slotRateStepBytesPerS: number;
+  /** Rate-based slots: never more regular slots than this. */
+  readonly maxUploadSlots: number;
+  /**
+   * Seed choking of an engine that starts complete (the initial seed, the only
+   * source of rare pieces: it serves who takes fastest, likely the fastest to
+   * pass them on; least-progress would feed free-riders, who never do).
+   * A leecher that finished uses `seedChoking`.
+   */
+  readonly initialSeedChoking: EngineSettings["seedChoking"];
   /** Optimistic unchoke slots (Cohen 2003: one). A free-rider in the simulator sets 0. */
   readonly optimisticUnchokeSlots: number;
   /** Piece selection after the random first pieces: rarest first (Cohen 2003) or random (a baseline for the simulator). */
@@ -71,12 +86,33 @@ export interface EngineTuning {
   readonly regularSlotsNeedReciprocation: boolean;
   /** A new peer may hold a regular slot this long before it must have sent us data (one rechoke period). */
   readonly reciprocationGraceMs: number;
+  /**
+   * Optimistic unchoke weight (0..1) of a peer that took at least
+   * `unreciprocatedAfterBytes` from us and never sent us anything: it had its
+   * chance (a free-rider lives off optimistic unchokes otherwise). Such a
+   * peer's optimistic turn also ends as soon as it crosses the limit.
+   */
+  readonly unreciprocatedOptimisticWeight: number;
+  /** Bytes we send a peer before its lack of reciprocation counts, bytes. */
+  readonly unreciprocatedAfterBytes: number;
   /** How many pieces to let BEP 6 allowed_fast give to each peer (0 disables). */
   readonly allowedFastCount: number;
   /** Largest request we serve (WebTorrent drops peers asking for more than 128 KiB). */
   readonly maxRequestBytes: number;
   /** Requests a peer may queue with us before we drop the extras (BEP 10 reqq). */
   readonly maxQueuedUploadRequests: number;
+  /**
+   * Super-seeding (BEP 16 idea, super-seed.ts): an initial seed reveals pieces
+   * one `have` at a time so that its upload goes to distinct pieces. "auto"
+   * stops once every piece is held by connected peers; "on" never stops.
+   */
+  readonly superSeeding: SuperSeedingMode;
+  /** Super-seeding: revealed pieces an unchoked peer still lacks that we keep it, pieces. */
+  readonly superSeedPiecesAhead: number;
+  /** Super-seeding "auto": stop once every piece is held by at least this many connected peers, peers. */
+  readonly superSeedStopCopies: number;
+  /** Super-seeding: a revealed piece not announced by the peer after this long stops holding its place, ms. */
+  readonly superSeedRevealTimeoutMs: number;
 }
 
 export const defaultEngineTuning: EngineTuning = {
@@ -86,14 +122,24 @@ export const defaultEngineTuning: EngineTuning = {
   endgameMaxRequestersPerBlock: 3,
   streamingWindowPieces: 8,
   streamingInOrderProbability: 0.2,
+  uploadSlotsMode: "rate-based",
+  slotRateStepBytesPerS: 4 * 1024,
+  maxUploadSlots: 50,
+  initialSeedChoking: "fastest-upload",
   optimisticUnchokeSlots: 1,
   pieceSelection: "rarest-first",
   releaseIdleSlots: true,
   regularSlotsNeedReciprocation: true,
   reciprocationGraceMs: 10_000,
+  unreciprocatedOptimisticWeight: 0,
+  unreciprocatedAfterBytes: 64 * 1024,
   allowedFastCount: 0,
   maxRequestBytes: 128 * 1024,
   maxQueuedUploadRequests: 500,
+  superSeeding: "auto",
+  superSeedPiecesAhead: 2,
+  superSeedStopCopies: 1,
+  superSeedRevealTimeoutMs: 20_000,
 };
 
 export type FullSettings = EngineSettings & EngineTuning;
