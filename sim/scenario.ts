@@ -83,7 +83,8 @@ export const defaultSimConfig: SimConfig = {
   tickMs: 1000,
   maxSimS: 3600,
   sampleEveryS: 1,
-  engine: {},
+  // Large flash crowds from one initial seed: the case super-seeding is for.
+  engine: { superSeeding: "auto" },
 };
 
 /** Named scenarios for `npm run sim -- --scenario NAME`. */

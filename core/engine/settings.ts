@@ -105,6 +105,10 @@ export interface EngineTuning {
    * Super-seeding (BEP 16 idea, super-seed.ts): an initial seed reveals pieces
    * one `have` at a time so that its upload goes to distinct pieces. "auto"
    * stops once every piece is held by connected peers; "on" never stops.
+   * Off by default: a share link reaches a handful of friends, where the seed
+   * has no duplicate copies to save and revealing two pieces at a time would cap
+   * a fast peer's pipeline (and show the sharer below 100 %). The simulator's
+   * large flash crowds turn it on ("auto"), as a host seeding to many would.
    */
   readonly superSeeding: SuperSeedingMode;
   /** Super-seeding: revealed pieces an unchoked peer still lacks that we keep it, pieces. */
@@ -136,7 +140,7 @@ export const defaultEngineTuning: EngineTuning = {
   allowedFastCount: 0,
   maxRequestBytes: 128 * 1024,
   maxQueuedUploadRequests: 500,
-  superSeeding: "auto",
+  superSeeding: "off",
   superSeedPiecesAhead: 2,
   superSeedStopCopies: 1,
   superSeedRevealTimeoutMs: 20_000,
