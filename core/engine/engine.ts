@@ -86,6 +86,10 @@ class PeerState {
   readonly uploadQueue: UploadRequest[] = [];
   /** BEP 6 allowed_fast pieces the peer granted us (requestable while choked). */
   readonly allowedFast = new Set<number>();
+  /** allowedFast.size > 0, as a field (read on every `have`). */
+  anyAllowedFast = false;
+  /** Our outstanding requests to this peer (Downloads.requestsMap): its size is our requests in flight. */
+  requests: ReadonlyMap<number, number> = new Map();
   /** Pieces whose failure this peer alone caused. */
   hashFailures = 0;
   /**
@@ -332,6 +336,7 @@ export class TorrentEngine implements PickerView {
     if (this.#peers.has(key)) return;
     const now = this.#clock.nowMs();
     const peer = new PeerState(key, fastExtension, this.pieceCount, now, this.settings.rateWindowMs, (i, k) => this.#ownerOk(i, k), this.#haveSet, () => this.#clock.nowMs());
+    peer.requests = this.#downloads.requestsMap(key);
     this.#peers.set(key, peer);
     if (fastExtension && this.#have.complete) this.#send(key, { type: "have-all" });
     else if (fastExtension && this.#have.empty) this.#send(key, { type: "have-none" });
@@ -343,7 +348,7 @@ export class TorrentEngine implements PickerView {
     if (peer === undefined) return;
     this.#peers.delete(key);
     peer.has.forEach((i) => this.availability.decrement(i));
-    this.#downloads.releasePeer(key);
+    this.#downloads.forgetPeer(key);
     for (const [i, owner] of this.#parole) if (owner === key) this.#parole.set(i, null);
     this.#readyUploads.delete(key);
     if (!peer.amChoking) this.#rechokeNow();
@@ -439,6 +444,7 @@ export class TorrentEngine implements PickerView {
       case "allowed-fast":
         if (!this.#checkIndex(peer, msg.index)) return;
         peer.allowedFast.add(msg.index);
+        peer.anyAllowedFast = true;
         this.#fill(peer);
         return;
       case "suggest":
@@ -496,10 +502,17 @@ export class TorrentEngine implements PickerView {
       if (this.priority(index) !== PiecePriority.skip) this.#wantedMissing--;
       this.out.push({ kind: "broadcast-have", index });
       this.out.push({ kind: "event", event: { type: "piece-verified", index: index as PieceIndex } });
-      for (const peer of this.#peers.values()) {
-        if (peer.has.has(index) && this.priority(index) !== PiecePriority.skip) {
-          peer.wantedFromPeer--;
-          this.#updateInterest(peer);
+      if (this.priority(index) !== PiecePriority.skip) {
+        // Only the peers that have the piece change; the availability count says how many to find.
+        const counted = this.availability.count(index);
+        let holders = counted < 0xffff ? counted : this.#peers.size; // (the count saturates at 0xffff)
+        for (const peer of this.#peers.values()) {
+          if (holders === 0) break;
+          if (peer.has.has(index)) {
+            holders--;
+            peer.wantedFromPeer--;
+            this.#updateInterest(peer);
+          }
         }
       }
       if (this.complete && !this.#completedEmitted) {
@@ -585,7 +598,7 @@ export class TorrentEngine implements PickerView {
     const now = this.#clock.nowMs();
     // Anti-snubbing (Cohen 2003): requests out, nothing received for snubTimeoutMs.
     for (const peer of this.#peers.values()) {
-      const waiting = this.#downloads.inFlight(peer.key) > 0;
+      const waiting = peer.requests.size > 0;
       peer.snubbed = waiting && now - peer.lastProgressMs >= this.settings.snubTimeoutMs;
       peer.depth = requestQueueDepth(peer.down.rate(now), this.settings);
     }
@@ -647,7 +660,7 @@ export class TorrentEngine implements PickerView {
    */
   #updateInterest(peer: PeerState): void {
     // Sticky across a choke (no flip-flop): cleared only when a pick becomes possible.
-    const idleSlot = peer.starved && this.#downloads.inFlight(peer.key) === 0;
+    const idleSlot = peer.starved && peer.requests.size === 0;
     const interested = !this.#paused && peer.wantedFromPeer > 0 && !(idleSlot && this.settings.releaseIdleSlots);
     if (interested === peer.amInterested) return;
     peer.amInterested = interested;
@@ -791,7 +804,7 @@ export class TorrentEngine implements PickerView {
   /** Tops up the requests in flight to `peer` (request pipelining). */
   #fill(peer: PeerState, recheckChoked = true): void {
     if (this.#paused || peer.wantedFromPeer === 0) return;
-    if (peer.peerChoking && peer.allowedFast.size === 0) {
+    if (peer.peerChoking && !peer.anyAllowedFast) {
       // Choked: nothing to request, but a peer we went quiet on may have become useful again.
       if (recheckChoked && peer.starved && pickBlocks(this, peer.picker.unchokedView, 1, this.#random, this.settings).length > 0) {
         peer.starved = false;
@@ -800,7 +813,7 @@ export class TorrentEngine implements PickerView {
       return;
     }
     const now = this.#clock.nowMs();
-    const inFlight = this.#downloads.inFlight(peer.key);
+    const inFlight = peer.requests.size;
     const depth = peer.timedOut || peer.snubbed ? 1 : Math.max(peer.depth, this.settings.minRequestsInFlight);
     const want = depth - inFlight;
     if (want <= 0) return;

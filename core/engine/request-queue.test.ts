@@ -75,4 +75,24 @@ describe("Downloads", () => {
     expect(d.isPartial(3)).toBe(true); // b still has one out
     expect(d.partials[0]!.blockState(0)).toBe(0);
   });
+
+  it("hands out one live request map per peer, kept across releases until the peer is forgotten", () => {
+    const d = make();
+    const m = d.requestsMap("a");
+    expect(m.size).toBe(0);
+    d.markRequested(5, 0, "a", 0);
+    d.markRequested(5, 1, "a", 0);
+    expect(m.size).toBe(2);
+    d.received(5, 0, "a");
+    expect(m.size).toBe(d.inFlight("a"));
+    d.releasePeer("a");
+    expect(m.size).toBe(0);
+    d.markRequested(6, 0, "a", 0);
+    expect(d.requestsMap("a")).toBe(m);
+    expect(m.size).toBe(1);
+    d.forgetPeer("a");
+    expect(d.inFlight("a")).toBe(0);
+    expect(d.isPartial(6)).toBe(false);
+    expect(d.requestsMap("a")).not.toBe(m);
+  });
 });

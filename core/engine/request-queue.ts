@@ -161,6 +161,21 @@ export class Downloads {
     return this.#byPeer.get(peer)?.size ?? 0;
   }
 
+  /**
+   * The live map of `peer`'s outstanding requests ((piece, block) key -> when
+   * asked); its size is inFlight(peer). The same map until forgetPeer, so a
+   * caller may keep it and skip the lookup on hot paths.
+   */
+  requestsMap(peer: string): ReadonlyMap<number, number> {
+    return this.#peerMap(peer);
+  }
+
+  /** The peer is gone: drop its (released) request map. */
+  forgetPeer(peer: string): void {
+    this.releasePeer(peer);
+    this.#byPeer.delete(peer);
+  }
+
   /** Records that `block` of `index` was requested from `peer`. Starts the piece if new. */
   markRequested(index: number, block: number, peer: string, nowMs: number): void {
     let p = this.#partials.get(index);
@@ -173,11 +188,7 @@ export class Downloads {
     if (list === null || list === undefined) p.requesters[block] = [peer];
     else if (!list.includes(peer)) list.push(peer);
     p.states[block] = BlockState.requested;
-    let set = this.#byPeer.get(peer);
-    if (set === undefined) {
-      set = new Map();
-      this.#byPeer.set(peer, set);
-    }
+    const set = this.#peerMap(peer);
     const key = index * this.#stride + block;
     if (!set.has(key)) set.set(key, nowMs);
   }
@@ -222,7 +233,7 @@ export class Downloads {
       out.push({ index, block, peer, sentAtMs });
       if (p !== undefined) this.#removeRequester(p, block, peer);
     }
-    this.#byPeer.delete(peer);
+    set.clear(); // kept (not deleted): requestsMap() hands out this map until forgetPeer
     return out;
   }
 
@@ -290,6 +301,15 @@ export class Downloads {
       if (p.states[block] === BlockState.requested) p.states[block] = BlockState.open;
     }
     if (p.received === 0 && p.requesters.every((r) => r === null)) this.#partials.delete(p.index);
+  }
+
+  #peerMap(peer: string): Map<number, number> {
+    let set = this.#byPeer.get(peer);
+    if (set === undefined) {
+      set = new Map();
+      this.#byPeer.set(peer, set);
+    }
+    return set;
   }
 
   #dropFromPeer(peer: string, index: number, block: number): void {
