@@ -128,8 +128,11 @@ function main(): void {
     throw e;
   }
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const r = runSwarm(cli.config);
   const wallS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
   const cfg = r.config;
   const summary = {
     peers: r.peers,
@@ -139,6 +142,8 @@ function main(): void {
     meanCompletionS: round(r.meanCompletionS),
     seedUploadedCopies: round(r.seedUploadedCopies, 3),
     wallS: round(wallS, 2),
+    cpuS: round(cpuS, 2),
+    usPerBlock: round((cpuS * 1e6) / Math.max(1, r.blocksDelivered), 1),
     scenario: cli.scenario,
     pieces: cfg.pieces,
     seed: cfg.seed,
@@ -164,7 +169,7 @@ function main(): void {
   console.log(`  distribution time ${r.distributionTimeS.toFixed(1)} s, fluid bound D_min ${r.fluidBoundS.toFixed(1)} s, ratio ${r.ratio.toFixed(3)}`);
   console.log(`  mean completion ${r.meanCompletionS.toFixed(1)} s (contributors ${r.meanCompletionContributorsS.toFixed(1)} s${r.meanCompletionFreeRidersS === null ? "" : `, free-riders ${r.meanCompletionFreeRidersS.toFixed(1)} s`})`);
   console.log(`  seed uploaded ${r.seedUploadedCopies.toFixed(2)} copies${r.seedLeftAtS === null ? "" : `; seed left at ${r.seedLeftAtS.toFixed(1)} s`}`);
-  console.log(`  wall time ${wallS.toFixed(2)} s (${r.blocksDelivered} blocks)`);
+  console.log(`  wall time ${wallS.toFixed(2)} s, CPU ${cpuS.toFixed(2)} s (${r.blocksDelivered} blocks)`);
   const path = cli.svg ?? `sim/out/${cli.scenario}-p${cfg.peers}-n${cfg.pieces}-s${cfg.seed}.svg`;
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, runChartSvg(r, `${cli.scenario}, ${cfg.peers} peers`));

@@ -26,7 +26,7 @@ import { fluidBoundSeconds } from "../core/fluid-bound.ts";
 import { seededRandom, type Random } from "../core/random.ts";
 import { Bitfield } from "../core/wire/bitfield.ts";
 import type { WireMessage } from "../core/wire/messages.ts";
-import { TorrentEngine } from "../core/engine/engine.ts";
+import { TorrentEngine, type UploadRequest } from "../core/engine/engine.ts";
 import { connectionId, type ConnectionId } from "../core/engine/session-types.ts";
 import { blockBytes, resolveSettings, type FullSettings } from "../core/engine/settings.ts";
 import { defaultSimConfig, drawCapacity, type SimConfig } from "./scenario.ts";
@@ -44,8 +44,8 @@ interface Link {
   /** The key `from`'s engine uses for `to`. */
   readonly keyAtFrom: ConnectionId;
   readonly latencyMs: number;
-  /** Blocks queued to send: [index, begin, length] triples. */
-  readonly queue: number[];
+  /** Blocks queued to send (at most `linkQueueBlocks`). */
+  readonly queue: UploadRequest[];
   /** Bytes left of the block at the head of the queue. */
   headLeft: number;
   active: boolean;
@@ -71,12 +71,19 @@ interface SimPeer {
   completedAtMs: number | null;
   leftAtMs: number | null;
   uploadedBytes: number;
+  /**
+   * Messages due to this peer in the current step, in order: the sender's key,
+   * the message, and its link (null for a `have`: the engine ignores a key it
+   * no longer knows, so a closed link needs no check).
+   */
+  readonly inKeys: ConnectionId[];
+  readonly inMsgs: WireMessage[];
+  readonly inLinks: (Link | null)[];
 }
 
 type Delivery =
   | { readonly kind: "msg"; readonly link: Link; readonly msg: WireMessage }
-  | { readonly kind: "have"; readonly from: SimPeer; readonly index: number }
-  | { readonly kind: "piece"; readonly link: Link; readonly index: number; readonly begin: number; readonly length: number };
+  | { readonly kind: "have"; readonly from: SimPeer; readonly index: number };
 
 export interface SimSample {
   readonly t: number;
@@ -205,10 +212,16 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
       completedAtMs: null,
       leftAtMs: null,
       uploadedBytes: 0,
+      inKeys: [],
+      inMsgs: [],
+      inLinks: [],
     };
   }
 
-  const keyOf = (id: number): ConnectionId => connectionId(String(id));
+  // One key string per peer id, shared by every engine: the engines' Map lookups then
+  // compare keys by identity instead of by content.
+  const keys: ConnectionId[] = [];
+  const keyOf = (id: number): ConnectionId => (keys[id] ??= connectionId(String(id)));
 
   function join(p: SimPeer): void {
     p.engine = new TorrentEngine({
@@ -310,11 +323,11 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
   function pull(l: Link): void {
     const engine = l.from.engine;
     if (engine === null || l.closed || l.from.upBps <= 0) return;
-    while (l.queue.length < linkQueueBlocks * 3) {
+    while (l.queue.length < linkQueueBlocks) {
       const req = engine.takeUpload(l.keyAtFrom);
       if (req === null) break;
       if (l.queue.length === 0) l.headLeft = req.length + pieceOverheadBytes;
-      l.queue.push(req.index, req.begin, req.length);
+      l.queue.push(req);
     }
     if (l.queue.length > 0) activate(l);
   }
@@ -357,31 +370,54 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
     out.length = 0;
   }
 
-  function deliver(d: Delivery): void {
-    if (d.kind === "have") {
-      if (d.from.engine === null) return;
-      const msg: WireMessage = { type: "have", index: d.index };
-      for (const l of d.from.out.values()) {
-        const to = l.to;
-        if (to.engine === null) continue;
-        to.engine.handle(l.keyAtTo, msg);
-        if (to.engine.out.length > 0) drain(to);
+  // Deliveries are handed out per receiver: each receiver's messages of the step in the
+  // order they were sent, one receiver after another (its engine state stays in cache).
+  const haveMsgs: WireMessage[] = Array.from({ length: cfg.pieces }, (_, index) => ({ type: "have", index }));
+  const touched: SimPeer[] = [];
+  const enqueue = (to: SimPeer, key: ConnectionId, msg: WireMessage, l: Link | null): void => {
+    if (to.inKeys.length === 0) touched.push(to);
+    to.inKeys.push(key);
+    to.inMsgs.push(msg);
+    to.inLinks.push(l);
+  };
+
+  function deliverAll(bucket: readonly Delivery[]): void {
+    for (const d of bucket) {
+      if (d.kind === "have") {
+        if (d.from.engine === null) continue;
+        const msg = haveMsgs[d.index]!;
+        for (const l of d.from.out.values()) if (l.to.engine !== null) enqueue(l.to, l.keyAtTo, msg, null);
+      } else enqueue(d.link.to, d.link.keyAtTo, d.msg, d.link);
+    }
+    for (const to of touched) {
+      const keys = to.inKeys;
+      const msgs = to.inMsgs;
+      const links = to.inLinks;
+      for (let k = 0; k < keys.length; k++) {
+        const l = links[k]!;
+        if (l === null) {
+          const engine = to.engine;
+          if (engine === null) continue;
+          engine.handle(keys[k]!, msgs[k]!);
+          if (engine.out.length > 0) drain(to);
+        } else deliver(l, msgs[k]!);
       }
-      return;
+      keys.length = 0;
+      msgs.length = 0;
+      links.length = 0;
     }
-    const l = d.link;
+    touched.length = 0;
+  }
+
+  function deliver(l: Link, msg: WireMessage): void {
     const to = l.to;
-    if (l.closed || to.engine === null) return;
-    if (d.kind === "piece") {
-      blocksDelivered++;
-      to.engine.handle(l.keyAtTo, { type: "piece", index: d.index, begin: d.begin, block: zeroBlock(d.length) });
-      drain(to);
-      return;
-    }
-    to.engine.handle(l.keyAtTo, d.msg);
-    drain(to);
+    const engine = to.engine;
+    if (l.closed || engine === null) return;
+    if (msg.type === "piece") blocksDelivered++;
+    engine.handle(l.keyAtTo, msg);
+    if (engine.out.length > 0) drain(to);
     // A request (or an unchoke that let requests through) may have queued uploads at `to`.
-    if (d.msg.type === "request") {
+    if (msg.type === "request") {
       const back = to.out.get(l.from.id);
       if (back !== undefined) pull(back);
     }
@@ -427,15 +463,13 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
             break;
           }
           bytes -= l.headLeft;
-          const index = l.queue[0]!;
-          const begin = l.queue[1]!;
-          const length = l.queue[2]!;
-          l.queue.splice(0, 3);
+          const req = l.queue.shift()!;
+          const length = req.length;
           p.uploadedBytes += length;
           totalUploaded += length;
           p.engine?.uploaded(l.keyAtFrom, length);
-          schedule(l.latencyMs, { kind: "piece", link: l, index, begin, length });
-          if (l.queue.length > 0) l.headLeft = l.queue[2]! + pieceOverheadBytes;
+          schedule(l.latencyMs, { kind: "msg", link: l, msg: { type: "piece", index: req.index, begin: req.begin, block: zeroBlock(length) } });
+          if (l.queue.length > 0) l.headLeft = l.queue[0]!.length + pieceOverheadBytes;
           pull(l);
         }
         if (l.queue.length === 0) deactivate(l);
@@ -474,7 +508,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
     const bucket = wheel[stepNo % wheelSize]!;
     if (bucket.length > 0) {
       wheel[stepNo % wheelSize] = [];
-      for (const d of bucket) deliver(d);
+      deliverAll(bucket);
     }
     // Engine ticks, staggered across peers.
     const phase = stepNo % ticksPerTick;
