@@ -17,7 +17,7 @@ import { Bitfield } from "../wire/bitfield.ts";
 import type { WireMessage } from "../wire/messages.ts";
 import { rechoke, type ChokerPeer, type OptimisticState } from "./choker.ts";
 import { AvailabilityIndex, pickBlocks, PiecePriority, type PartialPieceView, type PickerPeer, type PickerView, type PiecePriorityValue } from "./picker.ts";
-import { PieceSet } from "./piece-set.ts";
+import { PieceSet, PieceSetPool } from "./piece-set.ts";
 import { Downloads, RollingRate, requestQueueDepth, requestTimeoutFor } from "./request-queue.ts";
 import type { ConnectionId, SessionEvent } from "./session-types.ts";
 import { blockBytes, type FullSettings } from "./settings.ts";
@@ -110,10 +110,11 @@ class PeerState {
     isOwner: (i: number, key: string) => boolean,
     ours: PieceSet,
     clockNowMs: () => number,
+    hasPool?: PieceSetPool,
   ) {
     this.key = key;
     this.fast = fast;
-    this.has = new PieceSet(pieceCount);
+    this.has = hasPool?.take() ?? new PieceSet(pieceCount);
     this.down = new RollingRate(windowMs, nowMs);
     this.up = new RollingRate(windowMs, nowMs);
     this.connectedAtMs = nowMs;
@@ -171,6 +172,8 @@ export class TorrentEngine implements PickerView {
   readonly #have: Bitfield;
   /** The same pieces as #have, as words for fast set differences. */
   readonly #haveSet: PieceSet;
+  /** Storage of every peer's bitfield (PeerState.has), side by side. */
+  readonly #hasPool: PieceSetPool;
   #priorities: Uint8Array;
   readonly #downloads: Downloads;
   readonly #peers = new Map<ConnectionId, PeerState>();
@@ -198,6 +201,7 @@ export class TorrentEngine implements PickerView {
     this.availability = new AvailabilityIndex(this.pieceCount);
     this.#have = init.verified?.clone() ?? new Bitfield(this.pieceCount);
     this.#haveSet = new PieceSet(this.pieceCount);
+    this.#hasPool = new PieceSetPool(this.pieceCount);
     for (const i of this.#have.indices()) this.#haveSet.add(i);
     this.#priorities = new Uint8Array(this.pieceCount).fill(PiecePriority.normal);
     const maxBlocks = Math.ceil(init.shape.pieceLength / blockBytes);
@@ -335,7 +339,7 @@ export class TorrentEngine implements PickerView {
   addPeer(key: ConnectionId, fastExtension: boolean): void {
     if (this.#peers.has(key)) return;
     const now = this.#clock.nowMs();
-    const peer = new PeerState(key, fastExtension, this.pieceCount, now, this.settings.rateWindowMs, (i, k) => this.#ownerOk(i, k), this.#haveSet, () => this.#clock.nowMs());
+    const peer = new PeerState(key, fastExtension, this.pieceCount, now, this.settings.rateWindowMs, (i, k) => this.#ownerOk(i, k), this.#haveSet, () => this.#clock.nowMs(), this.#hasPool);
     peer.requests = this.#downloads.requestsMap(key);
     this.#peers.set(key, peer);
     if (fastExtension && this.#have.complete) this.#send(key, { type: "have-all" });
@@ -348,6 +352,7 @@ export class TorrentEngine implements PickerView {
     if (peer === undefined) return;
     this.#peers.delete(key);
     peer.has.forEach((i) => this.availability.decrement(i));
+    this.#hasPool.give(peer.has);
     this.#downloads.forgetPeer(key);
     for (const [i, owner] of this.#parole) if (owner === key) this.#parole.set(i, null);
     this.#readyUploads.delete(key);
