@@ -238,6 +238,9 @@ export class TorrentEngine implements PickerView {
   get partialCount(): number {
     return this.#downloads.partialCount;
   }
+  get openPartialBlocks(): number {
+    return this.#downloads.openBlocks;
+  }
   get untouchedWantedCount(): number {
     let partialWanted = 0;
     for (const p of this.#downloads.partialsIterable()) if (!this.#have.has(p.index) && this.priority(p.index) !== PiecePriority.skip) partialWanted++;
