@@ -66,6 +66,8 @@ interface SimPeer {
   readonly out: Map<number, Link>;
   /** Incoming links by the neighbour's id. */
   readonly inn: Map<number, Link>;
+  /** The neighbours (as `out`, in the same order): a `have` goes to each. */
+  readonly neighbours: SimPeer[];
   activeOut: Link[];
   activeIn: number;
   completedAtMs: number | null;
@@ -162,6 +164,8 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
   let nextArrival = 0;
   const present: SimPeer[] = [];
   const presentIndex = new Map<number, number>();
+  /** `present` changed since the tick phases were listed. */
+  let presentChanged = true;
 
   const fluidBoundS = fluidBoundSeconds({
     fileBytes,
@@ -207,6 +211,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
       engine: null,
       out: new Map(),
       inn: new Map(),
+      neighbours: [],
       activeOut: [],
       activeIn: 0,
       completedAtMs: null,
@@ -233,6 +238,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
     });
     presentIndex.set(p.id, present.length);
     present.push(p);
+    presentChanged = true;
   }
 
   function connectSome(p: SimPeer, want: number): void {
@@ -254,6 +260,8 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
     b.inn.set(a.id, ab);
     b.out.set(a.id, ba);
     a.inn.set(b.id, ba);
+    a.neighbours.push(b);
+    b.neighbours.push(a);
     a.engine!.addPeer(ab.keyAtFrom, true);
     b.engine!.addPeer(ba.keyAtFrom, true);
     drain(a);
@@ -273,6 +281,8 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
     b.inn.delete(a.id);
     b.out.delete(a.id);
     a.inn.delete(b.id);
+    a.neighbours.splice(a.neighbours.indexOf(b), 1);
+    b.neighbours.splice(b.neighbours.indexOf(a), 1);
     a.engine?.removePeer(ab.keyAtFrom);
     b.engine?.removePeer(ba.keyAtFrom);
     if (a.engine) drain(a);
@@ -292,6 +302,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
       presentIndex.set(last.id, k);
     }
     presentIndex.delete(p.id);
+    presentChanged = true;
   }
 
   function addCopy(i: number): void {
@@ -386,7 +397,8 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
       if (d.kind === "have") {
         if (d.from.engine === null) continue;
         const msg = haveMsgs[d.index]!;
-        for (const l of d.from.out.values()) if (l.to.engine !== null) enqueue(l.to, l.keyAtTo, msg, null);
+        const key = keyOf(d.from.id);
+        for (const to of d.from.neighbours) if (to.engine !== null) enqueue(to, key, msg, null);
       } else enqueue(d.link.to, d.link.keyAtTo, d.msg, d.link);
     }
     for (const to of touched) {
@@ -492,6 +504,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
   // --- main loop -----------------------------------------------------------------------
   join(seedPeer);
   const ticksPerTick = Math.max(1, Math.round(cfg.tickMs / stepMs));
+  const phases: SimPeer[][] = Array.from({ length: ticksPerTick }, () => []);
   const announceEverySteps = Math.max(ticksPerTick, Math.round((cfg.reannounceS * 1000) / stepMs));
   const sampleEverySteps = Math.max(1, Math.round((cfg.sampleEveryS * 1000) / stepMs));
   const maxSteps = Math.ceil((cfg.maxSimS * 1000) / stepMs);
@@ -510,11 +523,15 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
       wheel[stepNo % wheelSize] = [];
       deliverAll(bucket);
     }
-    // Engine ticks, staggered across peers.
+    // Engine ticks, staggered across peers: the present peers of each phase, listed in `present` order.
+    if (presentChanged) {
+      presentChanged = false;
+      for (const list of phases) list.length = 0;
+      for (const p of present) phases[p.id % ticksPerTick]!.push(p);
+    }
     const phase = stepNo % ticksPerTick;
-    for (let k = 0; k < present.length; k++) {
-      const p = present[k]!;
-      if (p.id % ticksPerTick !== phase || p.engine === null) continue;
+    for (const p of phases[phase]!) {
+      if (p.engine === null) continue;
       p.engine.tick();
       drain(p);
       for (const l of p.out.values()) if (!l.active) pull(l);
