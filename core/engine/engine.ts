@@ -58,6 +58,8 @@ class PeerState {
   readonly key: ConnectionId;
   readonly fast: boolean;
   readonly has: PieceSet;
+  /** `has` in the engine's pool (PieceSetPool.addAt / hasAt: no detour through the PieceSet object). */
+  readonly hasOffset: number;
   /** Pieces the peer has that we want (not verified, not skipped): we are interested when > 0. */
   wantedFromPeer = 0;
   amChoking = true;
@@ -110,11 +112,12 @@ class PeerState {
     isOwner: (i: number, key: string) => boolean,
     ours: PieceSet,
     clockNowMs: () => number,
-    hasPool?: PieceSetPool,
+    hasPool: PieceSetPool,
   ) {
     this.key = key;
     this.fast = fast;
-    this.has = hasPool?.take() ?? new PieceSet(pieceCount);
+    this.has = hasPool.take();
+    this.hasOffset = this.has.offset;
     this.down = new RollingRate(windowMs, nowMs);
     this.up = new RollingRate(windowMs, nowMs);
     this.connectedAtMs = nowMs;
@@ -516,7 +519,7 @@ export class TorrentEngine implements PickerView {
         let holders = counted < 0xffff ? counted : this.#peers.size; // (the count saturates at 0xffff)
         for (const peer of this.#peers.values()) {
           if (holders === 0) break;
-          if (peer.has.has(index)) {
+          if (this.#hasPool.hasAt(peer.hasOffset, index)) {
             holders--;
             peer.wantedFromPeer--;
             this.#updateInterest(peer);
@@ -654,7 +657,7 @@ export class TorrentEngine implements PickerView {
   }
 
   #peerHas(peer: PeerState, i: number): void {
-    if (!peer.has.add(i)) return;
+    if (!this.#hasPool.addAt(peer.hasOffset, i)) return;
     this.availability.increment(i);
     if (this.#wants(i)) peer.wantedFromPeer++;
   }

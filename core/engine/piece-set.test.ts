@@ -58,4 +58,19 @@ describe("PieceSet", () => {
     expect(sets[0]!.has(3) || sets[2]!.has(3) || more.has(3)).toBe(false);
     expect(() => new PieceSet(71, pool)).toThrow(RangeError);
   });
+
+  it("the pool's offset methods are the set's own methods", () => {
+    const pool = new PieceSetPool(100, 2);
+    const a = pool.take();
+    const b = pool.take();
+    expect(pool.addAt(a.offset, 99)).toBe(true);
+    expect(pool.addAt(a.offset, 99)).toBe(false);
+    expect(a.has(99) && !b.has(99)).toBe(true);
+    b.add(7);
+    expect(pool.hasAt(b.offset, 7)).toBe(true);
+    expect(pool.countAt(a.offset)).toBe(1);
+    expect(pool.deleteAt(b.offset, 7)).toBe(true);
+    expect(b.count).toBe(0);
+    expect(a.count).toBe(1);
+  });
 });

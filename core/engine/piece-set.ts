@@ -7,10 +7,13 @@
 // touches that array and not a typed array of its own (one memory access
 // fewer on the hottest path of a large swarm).
 
-/** Storage for many PieceSets of one size: their words sit side by side in one typed array. */
+/**
+ * Storage for many PieceSets of one size: each set is `stride` words side by
+ * side in one typed array, its member count first, then its bits.
+ */
 export class PieceSetPool {
   readonly size: number;
-  /** Words per set. */
+  /** Words per set: one for the count, then ceil(size / 32) of bits. */
   readonly stride: number;
   /** Every set's words; replaced by a larger copy when the pool grows. */
   words: Uint32Array;
@@ -19,7 +22,7 @@ export class PieceSetPool {
 
   constructor(size: number, initialSets = 8) {
     this.size = size;
-    this.stride = Math.ceil(size / 32);
+    this.stride = 1 + Math.ceil(size / 32);
     this.words = new Uint32Array(this.stride * Math.max(1, initialSets));
   }
 
@@ -47,13 +50,45 @@ export class PieceSetPool {
     this.#next += this.stride;
     return offset;
   }
+
+  // The set at `offset` (PieceSet.offset), for callers that keep the offset and
+  // skip the PieceSet object on hot paths. Same meaning as the PieceSet methods.
+
+  hasAt(offset: number, i: number): boolean {
+    return (this.words[offset + 1 + (i >>> 5)]! & (1 << (i & 31))) !== 0;
+  }
+
+  addAt(offset: number, i: number): boolean {
+    const words = this.words;
+    const w = offset + 1 + (i >>> 5);
+    const bit = 1 << (i & 31);
+    const word = words[w]!;
+    if ((word & bit) !== 0) return false;
+    words[w] = word | bit;
+    words[offset]!++;
+    return true;
+  }
+
+  deleteAt(offset: number, i: number): boolean {
+    const words = this.words;
+    const w = offset + 1 + (i >>> 5);
+    const bit = 1 << (i & 31);
+    const word = words[w]!;
+    if ((word & bit) === 0) return false;
+    words[w] = word & ~bit;
+    words[offset]!--;
+    return true;
+  }
+
+  countAt(offset: number): number {
+    return this.words[offset]!;
+  }
 }
 
 export class PieceSet {
   readonly size: number;
   readonly #pool: PieceSetPool;
   #offset: number;
-  #count = 0;
 
   /** An empty set of pieces 0..size-1; with `pool`, its words live in the pool (see PieceSetPool.take). */
   constructor(size: number, pool?: PieceSetPool) {
@@ -63,35 +98,26 @@ export class PieceSet {
     this.#offset = this.#pool.reserve();
   }
 
+  /** Where this set's words start in its pool (PieceSetPool.hasAt / addAt). */
+  get offset(): number {
+    return this.#offset;
+  }
+
   has(i: number): boolean {
-    return (this.#pool.words[this.#offset + (i >>> 5)]! & (1 << (i & 31))) !== 0;
+    return this.#pool.hasAt(this.#offset, i);
   }
 
   /** Adds `i`; true when it was not there. */
   add(i: number): boolean {
-    const words = this.#pool.words;
-    const w = this.#offset + (i >>> 5);
-    const bit = 1 << (i & 31);
-    const word = words[w]!;
-    if ((word & bit) !== 0) return false;
-    words[w] = word | bit;
-    this.#count++;
-    return true;
+    return this.#pool.addAt(this.#offset, i);
   }
 
   delete(i: number): boolean {
-    const words = this.#pool.words;
-    const w = this.#offset + (i >>> 5);
-    const bit = 1 << (i & 31);
-    const word = words[w]!;
-    if ((word & bit) === 0) return false;
-    words[w] = word & ~bit;
-    this.#count--;
-    return true;
+    return this.#pool.deleteAt(this.#offset, i);
   }
 
   get count(): number {
-    return this.#count;
+    return this.#pool.countAt(this.#offset);
   }
 
   /** Visits members ascending; the visitor returns true to stop. */
@@ -101,10 +127,10 @@ export class PieceSet {
 
   /** Visits members that are not in `other` (same size), ascending; the visitor returns true to stop. */
   forEachNotIn(other: PieceSet | null, visit: (i: number) => boolean | void): void {
-    const n = this.#pool.stride;
+    const n = this.#pool.stride - 1;
     for (let w = 0; w < n; w++) {
       // Re-read the words each time: a visitor may add to a set of the same pool, which can grow it.
-      let word = this.#pool.words[this.#offset + w]! & ~(other === null ? 0 : other.#pool.words[other.#offset + w]!);
+      let word = this.#pool.words[this.#offset + 1 + w]! & ~(other === null ? 0 : other.#pool.words[other.#offset + 1 + w]!);
       while (word !== 0) {
         const low = word & -word;
         const bit = 31 - Math.clz32(low);
@@ -119,7 +145,6 @@ export class PieceSet {
     if (this.#pool !== pool || this.#offset < 0) return -1;
     const offset = this.#offset;
     pool.words.fill(0, offset, offset + pool.stride);
-    this.#count = 0;
     this.#offset = -1;
     return offset;
   }
