@@ -102,6 +102,9 @@ class PeerState {
   readonly rejectedUntilMs = new Map<number, number>();
   /** The peer for the picker; `unchokedView` ignores whether it chokes us (to ask "would it be useful?"). */
   readonly picker: PickerPeer & { readonly unchokedView: PickerPeer };
+  readonly #isOwner: (i: number, key: string) => boolean;
+  readonly #ours: PieceSet;
+  readonly #clockNowMs: () => number;
 
   constructor(
     key: ConnectionId,
@@ -122,36 +125,63 @@ class PeerState {
     this.up = new RollingRate(windowMs, nowMs);
     this.connectedAtMs = nowMs;
     this.lastProgressMs = nowMs;
-    const recentlyRejected = (i: number): boolean => {
-      const until = this.rejectedUntilMs.get(i);
-      if (until === undefined) return false;
-      if (until > clockNowMs()) return true;
-      this.rejectedUntilMs.delete(i);
-      return false;
-    };
-    const has = (i: number): boolean => {
-      if (!this.has.has(i) || !isOwner(i, key) || recentlyRejected(i)) return false;
-      // Choked by a BEP 6 peer: only its allowed_fast pieces.
-      return !this.peerChoking || this.allowedFast.has(i);
-    };
-    const wanted = (): number => this.wantedFromPeer;
-    const hasAny = (i: number): boolean => this.has.has(i) && isOwner(i, key);
-    this.picker = {
-      unchokedView: {
-        key,
-        has: hasAny,
-        get wantedCount() {
-          return wanted();
-        },
-        forEachWanted: (visit) => this.has.forEachNotIn(ours, (i) => hasAny(i) && visit(i)),
-      },
-      key,
-      has,
-      get wantedCount() {
-        return wanted();
-      },
-      forEachWanted: (visit) => this.has.forEachNotIn(ours, (i) => has(i) && visit(i)),
-    };
+    this.#isOwner = isOwner;
+    this.#ours = ours;
+    this.#clockNowMs = clockNowMs;
+    // Class instances, not object literals with getters and closures: those cost
+    // ~3 KB per peer, most of an engine's memory in a large simulated swarm.
+    this.picker = new PeerPickerView(this, true);
+  }
+
+  #recentlyRejected(i: number): boolean {
+    const until = this.rejectedUntilMs.get(i);
+    if (until === undefined) return false;
+    if (until > this.#clockNowMs()) return true;
+    this.rejectedUntilMs.delete(i);
+    return false;
+  }
+
+  /** The peer has piece `i` and may be asked for it now. */
+  pickable(i: number): boolean {
+    if (!this.has.has(i) || !this.#isOwner(i, this.key) || this.#recentlyRejected(i)) return false;
+    // Choked by a BEP 6 peer: only its allowed_fast pieces.
+    return !this.peerChoking || this.allowedFast.has(i);
+  }
+
+  /** The peer has piece `i` (whether or not it chokes us). */
+  hasAny(i: number): boolean {
+    return this.has.has(i) && this.#isOwner(i, this.key);
+  }
+
+  forEachWanted(chokeAware: boolean, visit: (i: number) => boolean): void {
+    this.has.forEachNotIn(this.#ours, (i) => (chokeAware ? this.pickable(i) : this.hasAny(i)) && visit(i));
+  }
+}
+
+/** A PeerState as the picker sees it: `chokeAware` false is the unchoked view ("would it be useful?"). */
+class PeerPickerView implements PickerPeer {
+  readonly key: string;
+  readonly unchokedView: PickerPeer;
+  readonly #peer: PeerState;
+  readonly #chokeAware: boolean;
+
+  constructor(peer: PeerState, chokeAware: boolean) {
+    this.key = peer.key;
+    this.#peer = peer;
+    this.#chokeAware = chokeAware;
+    this.unchokedView = chokeAware ? new PeerPickerView(peer, false) : this;
+  }
+
+  has(i: number): boolean {
+    return this.#chokeAware ? this.#peer.pickable(i) : this.#peer.hasAny(i);
+  }
+
+  get wantedCount(): number {
+    return this.#peer.wantedFromPeer;
+  }
+
+  forEachWanted(visit: (i: number) => boolean): void {
+    this.#peer.forEachWanted(this.#chokeAware, visit);
   }
 }
 
