@@ -128,7 +128,21 @@ export interface SimResult {
   readonly virtualS: number;
 }
 
-export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
+/** Where a run is, for progress reports on long runs. */
+export interface SimProgress {
+  readonly virtualS: number;
+  readonly blocksDelivered: number;
+  readonly completed: number;
+  readonly present: number;
+}
+
+export interface SimHooks {
+  /** Called every `progressEveryS` virtual seconds. */
+  readonly onProgress?: (p: SimProgress) => void;
+  readonly progressEveryS?: number;
+}
+
+export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {}): SimResult {
   const cfg: SimConfig = { ...defaultSimConfig, ...partial };
   const random: Random = seededRandom(cfg.seed);
   const fileBytes = cfg.pieces * cfg.pieceBytes;
@@ -507,6 +521,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
   const phases: SimPeer[][] = Array.from({ length: ticksPerTick }, () => []);
   const announceEverySteps = Math.max(ticksPerTick, Math.round((cfg.reannounceS * 1000) / stepMs));
   const sampleEverySteps = Math.max(1, Math.round((cfg.sampleEveryS * 1000) / stepMs));
+  const progressEverySteps = Math.max(1, Math.round(((hooks.progressEveryS ?? 10) * 1000) / stepMs));
   const maxSteps = Math.ceil((cfg.maxSimS * 1000) / stepMs);
   const downloaders = cfg.peers;
   for (stepNo = 0; stepNo < maxSteps; stepNo++) {
@@ -555,6 +570,9 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
       leave(seedPeer);
     }
     if (stepNo % sampleEverySteps === 0) sample();
+    if (hooks.onProgress !== undefined && stepNo % progressEverySteps === 0) {
+      hooks.onProgress({ virtualS: nowMs / 1000, blocksDelivered, completed: completedCount, present: present.length });
+    }
     if (completedCount === downloaders) break;
   }
   sample();
