@@ -74,13 +74,11 @@ interface SimPeer {
   leftAtMs: number | null;
   uploadedBytes: number;
   /**
-   * Messages due to this peer in the current step, in order: the sender's key,
-   * the message, and its link (null for a `have`: the engine ignores a key it
-   * no longer knows, so a closed link needs no check).
+   * Messages due to this peer in the current step, in order, as triples in one
+   * array: the sender's key, the message, and its link (null for a `have`: the
+   * engine ignores a key it no longer knows, so a closed link needs no check).
    */
-  readonly inKeys: ConnectionId[];
-  readonly inMsgs: WireMessage[];
-  readonly inLinks: (Link | null)[];
+  readonly inbox: (ConnectionId | WireMessage | Link | null)[];
 }
 
 type Delivery =
@@ -231,9 +229,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
       completedAtMs: null,
       leftAtMs: null,
       uploadedBytes: 0,
-      inKeys: [],
-      inMsgs: [],
-      inLinks: [],
+      inbox: [],
     };
   }
 
@@ -400,10 +396,8 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
   const haveMsgs: WireMessage[] = Array.from({ length: cfg.pieces }, (_, index) => ({ type: "have", index }));
   const touched: SimPeer[] = [];
   const enqueue = (to: SimPeer, key: ConnectionId, msg: WireMessage, l: Link | null): void => {
-    if (to.inKeys.length === 0) touched.push(to);
-    to.inKeys.push(key);
-    to.inMsgs.push(msg);
-    to.inLinks.push(l);
+    if (to.inbox.length === 0) touched.push(to);
+    to.inbox.push(key, msg, l);
   };
 
   function deliverAll(bucket: readonly Delivery[]): void {
@@ -416,21 +410,18 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
       } else enqueue(d.link.to, d.link.keyAtTo, d.msg, d.link);
     }
     for (const to of touched) {
-      const keys = to.inKeys;
-      const msgs = to.inMsgs;
-      const links = to.inLinks;
-      for (let k = 0; k < keys.length; k++) {
-        const l = links[k]!;
+      const inbox = to.inbox;
+      for (let k = 0; k < inbox.length; k += 3) {
+        const msg = inbox[k + 1] as WireMessage;
+        const l = inbox[k + 2] as Link | null;
         if (l === null) {
           const engine = to.engine;
           if (engine === null) continue;
-          engine.handle(keys[k]!, msgs[k]!);
+          engine.handle(inbox[k] as ConnectionId, msg);
           if (engine.out.length > 0) drain(to);
-        } else deliver(l, msgs[k]!);
+        } else deliver(l, msg);
       }
-      keys.length = 0;
-      msgs.length = 0;
-      links.length = 0;
+      inbox.length = 0;
     }
     touched.length = 0;
   }
