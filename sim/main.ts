@@ -1,4 +1,4 @@
-// npm run sim -- --peers N --pieces P --seed S [--scenario NAME] [--json]
+// npm run sim -- --peers N --pieces P --seed S [--scenario NAME] [--json] [--progress]
 //   [--capacity homogeneous|classes|heavy-tailed] [--free-riders F] [--no-choker]
 //   [--picker rarest-first|random] [--seed-leaves] [--departure seed-on|leave]
 //   [--arrivals flash|poisson] [--rate R] [--connect K] [--step-ms MS] [--svg PATH]
@@ -13,7 +13,7 @@ import { dirname } from "node:path";
 import { performance } from "node:perf_hooks";
 import { scenarios, type CapacityModel, type SimConfig } from "./scenario.ts";
 import { runChartSvg } from "./svg.ts";
-import { runSwarm } from "./swarm-sim.ts";
+import { runSwarm, type SimProgress } from "./swarm-sim.ts";
 
 class UsageError extends Error {
   override name = "UsageError";
@@ -24,6 +24,7 @@ interface Cli {
   scenario: string;
   json: boolean;
   svg: string | null;
+  progress: boolean;
 }
 
 function parse(argv: readonly string[]): Cli {
@@ -31,6 +32,7 @@ function parse(argv: readonly string[]): Cli {
   let scenario = "homogeneous";
   let json = false;
   let svg: string | null = null;
+  let progress = false;
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n)) throw new UsageError(`${flag} needs a number`);
@@ -58,6 +60,9 @@ function parse(argv: readonly string[]): Cli {
       }
       case "--json":
         json = true;
+        break;
+      case "--progress":
+        progress = true;
         break;
       case "--capacity": {
         const c = next();
@@ -112,7 +117,7 @@ function parse(argv: readonly string[]): Cli {
     }
   }
   Object.assign(config, scenarios[scenario], overrides);
-  return { config: config as Partial<SimConfig>, scenario, json, svg };
+  return { config: config as Partial<SimConfig>, scenario, json, svg, progress };
 }
 
 function main(): void {
@@ -128,8 +133,26 @@ function main(): void {
     throw e;
   }
   const t0 = performance.now();
-  const r = runSwarm(cli.config);
+  const cpu0 = process.cpuUsage();
+  // --progress: one line on stderr every 10 virtual seconds (long runs).
+  const onProgress = (p: SimProgress): void => {
+    const c = process.cpuUsage(cpu0);
+    const cpu = (c.user + c.system) / 1e6;
+    const line = [
+      `t=${p.virtualS.toFixed(0)}s`,
+      `blocks=${p.blocksDelivered}`,
+      `completed=${p.completed}/${p.present}`,
+      `wall=${((performance.now() - t0) / 1000).toFixed(1)}s`,
+      `cpu=${cpu.toFixed(1)}s`,
+      `us/block=${((cpu * 1e6) / Math.max(1, p.blocksDelivered)).toFixed(1)}`,
+      `rss=${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)}MB`,
+    ];
+    console.error(`sim: ${line.join(" ")}`);
+  };
+  const r = runSwarm(cli.config, cli.progress ? { onProgress } : {});
   const wallS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
   const cfg = r.config;
   const summary = {
     peers: r.peers,
@@ -139,6 +162,8 @@ function main(): void {
     meanCompletionS: round(r.meanCompletionS),
     seedUploadedCopies: round(r.seedUploadedCopies, 3),
     wallS: round(wallS, 2),
+    cpuS: round(cpuS, 2),
+    usPerBlock: round((cpuS * 1e6) / Math.max(1, r.blocksDelivered), 1),
     scenario: cli.scenario,
     pieces: cfg.pieces,
     seed: cfg.seed,
@@ -164,7 +189,7 @@ function main(): void {
   console.log(`  distribution time ${r.distributionTimeS.toFixed(1)} s, fluid bound D_min ${r.fluidBoundS.toFixed(1)} s, ratio ${r.ratio.toFixed(3)}`);
   console.log(`  mean completion ${r.meanCompletionS.toFixed(1)} s (contributors ${r.meanCompletionContributorsS.toFixed(1)} s${r.meanCompletionFreeRidersS === null ? "" : `, free-riders ${r.meanCompletionFreeRidersS.toFixed(1)} s`})`);
   console.log(`  seed uploaded ${r.seedUploadedCopies.toFixed(2)} copies${r.seedLeftAtS === null ? "" : `; seed left at ${r.seedLeftAtS.toFixed(1)} s`}`);
-  console.log(`  wall time ${wallS.toFixed(2)} s (${r.blocksDelivered} blocks)`);
+  console.log(`  wall time ${wallS.toFixed(2)} s, CPU ${cpuS.toFixed(2)} s (${r.blocksDelivered} blocks)`);
   const path = cli.svg ?? `sim/out/${cli.scenario}-p${cfg.peers}-n${cfg.pieces}-s${cfg.seed}.svg`;
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, runChartSvg(r, `${cli.scenario}, ${cfg.peers} peers`));

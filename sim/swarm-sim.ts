@@ -26,7 +26,7 @@ import { fluidBoundSeconds } from "../core/fluid-bound.ts";
 import { seededRandom, type Random } from "../core/random.ts";
 import { Bitfield } from "../core/wire/bitfield.ts";
 import type { WireMessage } from "../core/wire/messages.ts";
-import { TorrentEngine } from "../core/engine/engine.ts";
+import { TorrentEngine, type UploadRequest } from "../core/engine/engine.ts";
 import { connectionId, type ConnectionId } from "../core/engine/session-types.ts";
 import { blockBytes, resolveSettings, type FullSettings } from "../core/engine/settings.ts";
 import { defaultSimConfig, drawCapacity, type SimConfig } from "./scenario.ts";
@@ -44,8 +44,8 @@ interface Link {
   /** The key `from`'s engine uses for `to`. */
   readonly keyAtFrom: ConnectionId;
   readonly latencyMs: number;
-  /** Blocks queued to send: [index, begin, length] triples. */
-  readonly queue: number[];
+  /** Blocks queued to send (at most `linkQueueBlocks`). */
+  readonly queue: UploadRequest[];
   /** Bytes left of the block at the head of the queue. */
   headLeft: number;
   active: boolean;
@@ -66,17 +66,24 @@ interface SimPeer {
   readonly out: Map<number, Link>;
   /** Incoming links by the neighbour's id. */
   readonly inn: Map<number, Link>;
+  /** The neighbours (as `out`, in the same order): a `have` goes to each. */
+  readonly neighbours: SimPeer[];
   activeOut: Link[];
   activeIn: number;
   completedAtMs: number | null;
   leftAtMs: number | null;
   uploadedBytes: number;
+  /**
+   * Messages due to this peer in the current step, in order, as triples in one
+   * array: the sender's key, the message, and its link (null for a `have`: the
+   * engine ignores a key it no longer knows, so a closed link needs no check).
+   */
+  readonly inbox: (ConnectionId | WireMessage | Link | null)[];
 }
 
 type Delivery =
   | { readonly kind: "msg"; readonly link: Link; readonly msg: WireMessage }
-  | { readonly kind: "have"; readonly from: SimPeer; readonly index: number }
-  | { readonly kind: "piece"; readonly link: Link; readonly index: number; readonly begin: number; readonly length: number };
+  | { readonly kind: "have"; readonly from: SimPeer; readonly index: number };
 
 export interface SimSample {
   readonly t: number;
@@ -119,7 +126,21 @@ export interface SimResult {
   readonly virtualS: number;
 }
 
-export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
+/** Where a run is, for progress reports on long runs. */
+export interface SimProgress {
+  readonly virtualS: number;
+  readonly blocksDelivered: number;
+  readonly completed: number;
+  readonly present: number;
+}
+
+export interface SimHooks {
+  /** Called every `progressEveryS` virtual seconds. */
+  readonly onProgress?: (p: SimProgress) => void;
+  readonly progressEveryS?: number;
+}
+
+export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {}): SimResult {
   const cfg: SimConfig = { ...defaultSimConfig, ...partial };
   const random: Random = seededRandom(cfg.seed);
   const fileBytes = cfg.pieces * cfg.pieceBytes;
@@ -155,6 +176,8 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
   let nextArrival = 0;
   const present: SimPeer[] = [];
   const presentIndex = new Map<number, number>();
+  /** `present` changed since the tick phases were listed. */
+  let presentChanged = true;
 
   const fluidBoundS = fluidBoundSeconds({
     fileBytes,
@@ -200,15 +223,20 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
       engine: null,
       out: new Map(),
       inn: new Map(),
+      neighbours: [],
       activeOut: [],
       activeIn: 0,
       completedAtMs: null,
       leftAtMs: null,
       uploadedBytes: 0,
+      inbox: [],
     };
   }
 
-  const keyOf = (id: number): ConnectionId => connectionId(String(id));
+  // One key string per peer id, shared by every engine: the engines' Map lookups then
+  // compare keys by identity instead of by content.
+  const keys: ConnectionId[] = [];
+  const keyOf = (id: number): ConnectionId => (keys[id] ??= connectionId(String(id)));
 
   function join(p: SimPeer): void {
     p.engine = new TorrentEngine({
@@ -220,6 +248,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
     });
     presentIndex.set(p.id, present.length);
     present.push(p);
+    presentChanged = true;
   }
 
   function connectSome(p: SimPeer, want: number): void {
@@ -241,6 +270,8 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
     b.inn.set(a.id, ab);
     b.out.set(a.id, ba);
     a.inn.set(b.id, ba);
+    a.neighbours.push(b);
+    b.neighbours.push(a);
     a.engine!.addPeer(ab.keyAtFrom, true);
     b.engine!.addPeer(ba.keyAtFrom, true);
     drain(a);
@@ -260,6 +291,8 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
     b.inn.delete(a.id);
     b.out.delete(a.id);
     a.inn.delete(b.id);
+    a.neighbours.splice(a.neighbours.indexOf(b), 1);
+    b.neighbours.splice(b.neighbours.indexOf(a), 1);
     a.engine?.removePeer(ab.keyAtFrom);
     b.engine?.removePeer(ba.keyAtFrom);
     if (a.engine) drain(a);
@@ -279,6 +312,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
       presentIndex.set(last.id, k);
     }
     presentIndex.delete(p.id);
+    presentChanged = true;
   }
 
   function addCopy(i: number): void {
@@ -310,11 +344,11 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
   function pull(l: Link): void {
     const engine = l.from.engine;
     if (engine === null || l.closed || l.from.upBps <= 0) return;
-    while (l.queue.length < linkQueueBlocks * 3) {
+    while (l.queue.length < linkQueueBlocks) {
       const req = engine.takeUpload(l.keyAtFrom);
       if (req === null) break;
       if (l.queue.length === 0) l.headLeft = req.length + pieceOverheadBytes;
-      l.queue.push(req.index, req.begin, req.length);
+      l.queue.push(req);
     }
     if (l.queue.length > 0) activate(l);
   }
@@ -357,31 +391,50 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
     out.length = 0;
   }
 
-  function deliver(d: Delivery): void {
-    if (d.kind === "have") {
-      if (d.from.engine === null) return;
-      const msg: WireMessage = { type: "have", index: d.index };
-      for (const l of d.from.out.values()) {
-        const to = l.to;
-        if (to.engine === null) continue;
-        to.engine.handle(l.keyAtTo, msg);
-        if (to.engine.out.length > 0) drain(to);
+  // Deliveries are handed out per receiver: each receiver's messages of the step in the
+  // order they were sent, one receiver after another (its engine state stays in cache).
+  const haveMsgs: WireMessage[] = Array.from({ length: cfg.pieces }, (_, index) => ({ type: "have", index }));
+  const touched: SimPeer[] = [];
+  const enqueue = (to: SimPeer, key: ConnectionId, msg: WireMessage, l: Link | null): void => {
+    if (to.inbox.length === 0) touched.push(to);
+    to.inbox.push(key, msg, l);
+  };
+
+  function deliverAll(bucket: readonly Delivery[]): void {
+    for (const d of bucket) {
+      if (d.kind === "have") {
+        if (d.from.engine === null) continue;
+        const msg = haveMsgs[d.index]!;
+        const key = keyOf(d.from.id);
+        for (const to of d.from.neighbours) if (to.engine !== null) enqueue(to, key, msg, null);
+      } else enqueue(d.link.to, d.link.keyAtTo, d.msg, d.link);
+    }
+    for (const to of touched) {
+      const inbox = to.inbox;
+      for (let k = 0; k < inbox.length; k += 3) {
+        const msg = inbox[k + 1] as WireMessage;
+        const l = inbox[k + 2] as Link | null;
+        if (l === null) {
+          const engine = to.engine;
+          if (engine === null) continue;
+          engine.handle(inbox[k] as ConnectionId, msg);
+          if (engine.out.length > 0) drain(to);
+        } else deliver(l, msg);
       }
-      return;
+      inbox.length = 0;
     }
-    const l = d.link;
+    touched.length = 0;
+  }
+
+  function deliver(l: Link, msg: WireMessage): void {
     const to = l.to;
-    if (l.closed || to.engine === null) return;
-    if (d.kind === "piece") {
-      blocksDelivered++;
-      to.engine.handle(l.keyAtTo, { type: "piece", index: d.index, begin: d.begin, block: zeroBlock(d.length) });
-      drain(to);
-      return;
-    }
-    to.engine.handle(l.keyAtTo, d.msg);
-    drain(to);
+    const engine = to.engine;
+    if (l.closed || engine === null) return;
+    if (msg.type === "piece") blocksDelivered++;
+    engine.handle(l.keyAtTo, msg);
+    if (engine.out.length > 0) drain(to);
     // A request (or an unchoke that let requests through) may have queued uploads at `to`.
-    if (d.msg.type === "request") {
+    if (msg.type === "request") {
       const back = to.out.get(l.from.id);
       if (back !== undefined) pull(back);
     }
@@ -427,15 +480,13 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
             break;
           }
           bytes -= l.headLeft;
-          const index = l.queue[0]!;
-          const begin = l.queue[1]!;
-          const length = l.queue[2]!;
-          l.queue.splice(0, 3);
+          const req = l.queue.shift()!;
+          const length = req.length;
           p.uploadedBytes += length;
           totalUploaded += length;
           p.engine?.uploaded(l.keyAtFrom, length);
-          schedule(l.latencyMs, { kind: "piece", link: l, index, begin, length });
-          if (l.queue.length > 0) l.headLeft = l.queue[2]! + pieceOverheadBytes;
+          schedule(l.latencyMs, { kind: "msg", link: l, msg: { type: "piece", index: req.index, begin: req.begin, block: zeroBlock(length) } });
+          if (l.queue.length > 0) l.headLeft = l.queue[0]!.length + pieceOverheadBytes;
           pull(l);
         }
         if (l.queue.length === 0) deactivate(l);
@@ -458,8 +509,10 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
   // --- main loop -----------------------------------------------------------------------
   join(seedPeer);
   const ticksPerTick = Math.max(1, Math.round(cfg.tickMs / stepMs));
+  const phases: SimPeer[][] = Array.from({ length: ticksPerTick }, () => []);
   const announceEverySteps = Math.max(ticksPerTick, Math.round((cfg.reannounceS * 1000) / stepMs));
   const sampleEverySteps = Math.max(1, Math.round((cfg.sampleEveryS * 1000) / stepMs));
+  const progressEverySteps = Math.max(1, Math.round(((hooks.progressEveryS ?? 10) * 1000) / stepMs));
   const maxSteps = Math.ceil((cfg.maxSimS * 1000) / stepMs);
   const downloaders = cfg.peers;
   for (stepNo = 0; stepNo < maxSteps; stepNo++) {
@@ -474,13 +527,17 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
     const bucket = wheel[stepNo % wheelSize]!;
     if (bucket.length > 0) {
       wheel[stepNo % wheelSize] = [];
-      for (const d of bucket) deliver(d);
+      deliverAll(bucket);
     }
-    // Engine ticks, staggered across peers.
+    // Engine ticks, staggered across peers: the present peers of each phase, listed in `present` order.
+    if (presentChanged) {
+      presentChanged = false;
+      for (const list of phases) list.length = 0;
+      for (const p of present) phases[p.id % ticksPerTick]!.push(p);
+    }
     const phase = stepNo % ticksPerTick;
-    for (let k = 0; k < present.length; k++) {
-      const p = present[k]!;
-      if (p.id % ticksPerTick !== phase || p.engine === null) continue;
+    for (const p of phases[phase]!) {
+      if (p.engine === null) continue;
       p.engine.tick();
       drain(p);
       for (const l of p.out.values()) if (!l.active) pull(l);
@@ -504,6 +561,9 @@ export function runSwarm(partial: Partial<SimConfig> = {}): SimResult {
       leave(seedPeer);
     }
     if (stepNo % sampleEverySteps === 0) sample();
+    if (hooks.onProgress !== undefined && stepNo % progressEverySteps === 0) {
+      hooks.onProgress({ virtualS: nowMs / 1000, blocksDelivered, completed: completedCount, present: present.length });
+    }
     if (completedCount === downloaders) break;
   }
   sample();

@@ -17,7 +17,7 @@ import { Bitfield } from "../wire/bitfield.ts";
 import type { WireMessage } from "../wire/messages.ts";
 import { rechoke, type ChokerPeer, type OptimisticState } from "./choker.ts";
 import { AvailabilityIndex, pickBlocks, PiecePriority, type PartialPieceView, type PickerPeer, type PickerView, type PiecePriorityValue } from "./picker.ts";
-import { PieceSet } from "./piece-set.ts";
+import { PieceSet, PieceSetPool } from "./piece-set.ts";
 import { Downloads, RollingRate, requestQueueDepth, requestTimeoutFor } from "./request-queue.ts";
 import type { ConnectionId, SessionEvent } from "./session-types.ts";
 import { blockBytes, type FullSettings } from "./settings.ts";
@@ -62,6 +62,8 @@ class PeerState {
   readonly key: ConnectionId;
   readonly fast: boolean;
   readonly has: PieceSet;
+  /** `has` in the engine's pool (PieceSetPool.addAt / hasAt: no detour through the PieceSet object). */
+  readonly hasOffset: number;
   /** Pieces the peer has that we want (not verified, not skipped): we are interested when > 0. */
   wantedFromPeer = 0;
   amChoking = true;
@@ -92,6 +94,10 @@ class PeerState {
   readonly uploadQueue: UploadRequest[] = [];
   /** BEP 6 allowed_fast pieces the peer granted us (requestable while choked). */
   readonly allowedFast = new Set<number>();
+  /** allowedFast.size > 0, as a field (read on every `have`). */
+  anyAllowedFast = false;
+  /** Our outstanding requests to this peer (Downloads.requestsMap): its size is our requests in flight. */
+  requests: ReadonlyMap<number, number> = new Map();
   /** Pieces whose failure this peer alone caused. */
   hashFailures = 0;
   /**
@@ -102,6 +108,9 @@ class PeerState {
   readonly rejectedUntilMs = new Map<number, number>();
   /** The peer for the picker; `unchokedView` ignores whether it chokes us (to ask "would it be useful?"). */
   readonly picker: PickerPeer & { readonly unchokedView: PickerPeer };
+  readonly #isOwner: (i: number, key: string) => boolean;
+  readonly #ours: PieceSet;
+  readonly #clockNowMs: () => number;
 
   constructor(
     key: ConnectionId,
@@ -112,44 +121,73 @@ class PeerState {
     isOwner: (i: number, key: string) => boolean,
     ours: PieceSet,
     clockNowMs: () => number,
+    hasPool: PieceSetPool,
   ) {
     this.key = key;
     this.fast = fast;
-    this.has = new PieceSet(pieceCount);
+    this.has = hasPool.take();
+    this.hasOffset = this.has.offset;
     this.down = new RollingRate(windowMs, nowMs);
     this.up = new RollingRate(windowMs, nowMs);
     this.connectedAtMs = nowMs;
     this.lastProgressMs = nowMs;
-    const recentlyRejected = (i: number): boolean => {
-      const until = this.rejectedUntilMs.get(i);
-      if (until === undefined) return false;
-      if (until > clockNowMs()) return true;
-      this.rejectedUntilMs.delete(i);
-      return false;
-    };
-    const has = (i: number): boolean => {
-      if (!this.has.has(i) || !isOwner(i, key) || recentlyRejected(i)) return false;
-      // Choked by a BEP 6 peer: only its allowed_fast pieces.
-      return !this.peerChoking || this.allowedFast.has(i);
-    };
-    const wanted = (): number => this.wantedFromPeer;
-    const hasAny = (i: number): boolean => this.has.has(i) && isOwner(i, key);
-    this.picker = {
-      unchokedView: {
-        key,
-        has: hasAny,
-        get wantedCount() {
-          return wanted();
-        },
-        forEachWanted: (visit) => this.has.forEachNotIn(ours, (i) => hasAny(i) && visit(i)),
-      },
-      key,
-      has,
-      get wantedCount() {
-        return wanted();
-      },
-      forEachWanted: (visit) => this.has.forEachNotIn(ours, (i) => has(i) && visit(i)),
-    };
+    this.#isOwner = isOwner;
+    this.#ours = ours;
+    this.#clockNowMs = clockNowMs;
+    // Class instances, not object literals with getters and closures: those cost
+    // ~3 KB per peer, most of an engine's memory in a large simulated swarm.
+    this.picker = new PeerPickerView(this, true);
+  }
+
+  #recentlyRejected(i: number): boolean {
+    const until = this.rejectedUntilMs.get(i);
+    if (until === undefined) return false;
+    if (until > this.#clockNowMs()) return true;
+    this.rejectedUntilMs.delete(i);
+    return false;
+  }
+
+  /** The peer has piece `i` and may be asked for it now. */
+  pickable(i: number): boolean {
+    if (!this.has.has(i) || !this.#isOwner(i, this.key) || this.#recentlyRejected(i)) return false;
+    // Choked by a BEP 6 peer: only its allowed_fast pieces.
+    return !this.peerChoking || this.allowedFast.has(i);
+  }
+
+  /** The peer has piece `i` (whether or not it chokes us). */
+  hasAny(i: number): boolean {
+    return this.has.has(i) && this.#isOwner(i, this.key);
+  }
+
+  forEachWanted(chokeAware: boolean, visit: (i: number) => boolean): void {
+    this.has.forEachNotIn(this.#ours, (i) => (chokeAware ? this.pickable(i) : this.hasAny(i)) && visit(i));
+  }
+}
+
+/** A PeerState as the picker sees it: `chokeAware` false is the unchoked view ("would it be useful?"). */
+class PeerPickerView implements PickerPeer {
+  readonly key: string;
+  readonly unchokedView: PickerPeer;
+  readonly #peer: PeerState;
+  readonly #chokeAware: boolean;
+
+  constructor(peer: PeerState, chokeAware: boolean) {
+    this.key = peer.key;
+    this.#peer = peer;
+    this.#chokeAware = chokeAware;
+    this.unchokedView = chokeAware ? new PeerPickerView(peer, false) : this;
+  }
+
+  has(i: number): boolean {
+    return this.#chokeAware ? this.#peer.pickable(i) : this.#peer.hasAny(i);
+  }
+
+  get wantedCount(): number {
+    return this.#peer.wantedFromPeer;
+  }
+
+  forEachWanted(visit: (i: number) => boolean): void {
+    this.#peer.forEachWanted(this.#chokeAware, visit);
   }
 }
 
@@ -173,6 +211,8 @@ export class TorrentEngine implements PickerView {
   readonly #have: Bitfield;
   /** The same pieces as #have, as words for fast set differences. */
   readonly #haveSet: PieceSet;
+  /** Storage of every peer's bitfield (PeerState.has), side by side. */
+  readonly #hasPool: PieceSetPool;
   #priorities: Uint8Array;
   readonly #downloads: Downloads;
   readonly #peers = new Map<ConnectionId, PeerState>();
@@ -206,6 +246,7 @@ export class TorrentEngine implements PickerView {
     this.availability = new AvailabilityIndex(this.pieceCount);
     this.#have = init.verified?.clone() ?? new Bitfield(this.pieceCount);
     this.#haveSet = new PieceSet(this.pieceCount);
+    this.#hasPool = new PieceSetPool(this.pieceCount);
     for (const i of this.#have.indices()) this.#haveSet.add(i);
     this.#priorities = new Uint8Array(this.pieceCount).fill(PiecePriority.normal);
     const maxBlocks = Math.ceil(init.shape.pieceLength / blockBytes);
@@ -244,6 +285,9 @@ export class TorrentEngine implements PickerView {
   }
   get partialCount(): number {
     return this.#downloads.partialCount;
+  }
+  get openPartialBlocks(): number {
+    return this.#downloads.openBlocks;
   }
   get untouchedWantedCount(): number {
     let partialWanted = 0;
@@ -346,7 +390,8 @@ export class TorrentEngine implements PickerView {
   addPeer(key: ConnectionId, fastExtension: boolean): void {
     if (this.#peers.has(key)) return;
     const now = this.#clock.nowMs();
-    const peer = new PeerState(key, fastExtension, this.pieceCount, now, this.settings.rateWindowMs, (i, k) => this.#ownerOk(i, k), this.#haveSet, () => this.#clock.nowMs());
+    const peer = new PeerState(key, fastExtension, this.pieceCount, now, this.settings.rateWindowMs, (i, k) => this.#ownerOk(i, k), this.#haveSet, () => this.#clock.nowMs(), this.#hasPool);
+    peer.requests = this.#downloads.requestsMap(key);
     this.#peers.set(key, peer);
     if (this.#superSeed?.active === true) {
       // Super-seeding: announce nothing; pieces are revealed with `have` once the peer is unchoked.
@@ -365,7 +410,8 @@ export class TorrentEngine implements PickerView {
     this.#peers.delete(key);
     this.#superSeed?.removePeer(key);
     peer.has.forEach((i) => this.availability.decrement(i));
-    this.#downloads.releasePeer(key);
+    this.#hasPool.give(peer.has);
+    this.#downloads.forgetPeer(key);
     for (const [i, owner] of this.#parole) if (owner === key) this.#parole.set(i, null);
     this.#readyUploads.delete(key);
     if (!peer.amChoking) this.#rechokeNow();
@@ -462,6 +508,7 @@ export class TorrentEngine implements PickerView {
       case "allowed-fast":
         if (!this.#checkIndex(peer, msg.index)) return;
         peer.allowedFast.add(msg.index);
+        peer.anyAllowedFast = true;
         this.#fill(peer);
         return;
       case "suggest":
@@ -528,10 +575,17 @@ export class TorrentEngine implements PickerView {
       if (this.priority(index) !== PiecePriority.skip) this.#wantedMissing--;
       this.out.push({ kind: "broadcast-have", index });
       this.out.push({ kind: "event", event: { type: "piece-verified", index: index as PieceIndex } });
-      for (const peer of this.#peers.values()) {
-        if (peer.has.has(index) && this.priority(index) !== PiecePriority.skip) {
-          peer.wantedFromPeer--;
-          this.#updateInterest(peer);
+      if (this.priority(index) !== PiecePriority.skip) {
+        // Only the peers that have the piece change; the availability count says how many to find.
+        const counted = this.availability.count(index);
+        let holders = counted < 0xffff ? counted : this.#peers.size; // (the count saturates at 0xffff)
+        for (const peer of this.#peers.values()) {
+          if (holders === 0) break;
+          if (this.#hasPool.hasAt(peer.hasOffset, index)) {
+            holders--;
+            peer.wantedFromPeer--;
+            this.#updateInterest(peer);
+          }
         }
       }
       if (this.complete && !this.#completedEmitted) {
@@ -677,7 +731,7 @@ export class TorrentEngine implements PickerView {
     const now = this.#clock.nowMs();
     // Anti-snubbing (Cohen 2003): requests out, nothing received for snubTimeoutMs.
     for (const peer of this.#peers.values()) {
-      const waiting = this.#downloads.inFlight(peer.key) > 0;
+      const waiting = peer.requests.size > 0;
       peer.snubbed = waiting && now - peer.lastProgressMs >= this.settings.snubTimeoutMs;
       peer.depth = requestQueueDepth(peer.down.rate(now), this.settings);
     }
@@ -730,7 +784,7 @@ export class TorrentEngine implements PickerView {
   }
 
   #peerHas(peer: PeerState, i: number): void {
-    if (!peer.has.add(i)) return;
+    if (!this.#hasPool.addAt(peer.hasOffset, i)) return;
     this.#superSeed?.onHave(peer.key, i);
     this.availability.increment(i);
     if (this.#wants(i)) peer.wantedFromPeer++;
@@ -745,7 +799,7 @@ export class TorrentEngine implements PickerView {
    */
   #updateInterest(peer: PeerState): void {
     // Sticky across a choke (no flip-flop): cleared only when a pick becomes possible.
-    const idleSlot = peer.starved && this.#downloads.inFlight(peer.key) === 0;
+    const idleSlot = peer.starved && peer.requests.size === 0;
     const interested = !this.#paused && peer.wantedFromPeer > 0 && !(idleSlot && this.settings.releaseIdleSlots);
     if (interested === peer.amInterested) return;
     peer.amInterested = interested;
@@ -916,7 +970,7 @@ export class TorrentEngine implements PickerView {
   /** Tops up the requests in flight to `peer` (request pipelining). */
   #fill(peer: PeerState, recheckChoked = true): void {
     if (this.#paused || peer.wantedFromPeer === 0) return;
-    if (peer.peerChoking && peer.allowedFast.size === 0) {
+    if (peer.peerChoking && !peer.anyAllowedFast) {
       // Choked: nothing to request, but a peer we went quiet on may have become useful again.
       if (recheckChoked && peer.starved && pickBlocks(this, peer.picker.unchokedView, 1, this.#random, this.settings).length > 0) {
         peer.starved = false;
@@ -925,7 +979,7 @@ export class TorrentEngine implements PickerView {
       return;
     }
     const now = this.#clock.nowMs();
-    const inFlight = this.#downloads.inFlight(peer.key);
+    const inFlight = peer.requests.size;
     const depth = peer.timedOut || peer.snubbed ? 1 : Math.max(peer.depth, this.settings.minRequestsInFlight);
     const want = depth - inFlight;
     if (want <= 0) return;

@@ -187,6 +187,8 @@ export interface PickerView {
   readonly verifiedCount: number;
   /** How many pieces are being downloaded. */
   readonly partialCount: number;
+  /** Optional, for speed: open blocks over all partial pieces (0 lets the picker skip strict priority's scan). */
+  readonly openPartialBlocks?: number;
   /** Wanted pieces (not skip) that are neither verified nor partial. */
   readonly untouchedWantedCount: number;
   /** Streaming: the piece under the playhead; null when not streaming. */
@@ -236,7 +238,7 @@ export function pickBlocks(view: PickerView, peer: PickerPeer, want: number, ran
   if (want <= 0) return picks;
 
   // 1. Strict priority (Cohen 2003): finish started pieces first, high priority first.
-  for (const pass of [PiecePriority.high, PiecePriority.normal] as const) {
+  for (const pass of view.openPartialBlocks === 0 ? noPasses : priorityPasses) {
     for (const partial of view.partials) {
       if (picks.length >= want) return picks;
       if (view.priority(partial.index) !== pass || !peer.has(partial.index)) continue;
@@ -262,7 +264,7 @@ export function pickBlocks(view: PickerView, peer: PickerPeer, want: number, ran
   };
   const randomFirst = view.verifiedCount < settings.randomFirstPieces || settings.pieceSelection === "random";
 
-  for (const pass of [PiecePriority.high, PiecePriority.normal] as const) {
+  for (const pass of priorityPasses) {
     if (picks.length >= want) return picks;
     // Streaming: the window just ahead of the playhead, in order (deadline first).
     if (view.playheadPiece !== null) {
@@ -353,4 +355,6 @@ export function pickBlocks(view: PickerView, peer: PickerPeer, want: number, ran
   return picks;
 }
 
+const priorityPasses = [PiecePriority.high, PiecePriority.normal] as const;
+const noPasses: readonly (typeof PiecePriority.high | typeof PiecePriority.normal)[] = [];
 const byFewestRequesters = (a: { requesters: number }, b: { requesters: number }): number => a.requesters - b.requesters;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../random.ts";
 import { Downloads, RollingRate, requestQueueDepth, requestTimeoutFor } from "./request-queue.ts";
 
 const depth = { requestQueueTargetMs: 3000, minRequestsInFlight: 2, maxRequestsInFlight: 250 };
@@ -74,5 +75,51 @@ describe("Downloads", () => {
     expect(d.isPartial(2)).toBe(false);
     expect(d.isPartial(3)).toBe(true); // b still has one out
     expect(d.partials[0]!.blockState(0)).toBe(0);
+  });
+
+  it("hands out one live request map per peer, kept across releases until the peer is forgotten", () => {
+    const d = make();
+    const m = d.requestsMap("a");
+    expect(m.size).toBe(0);
+    d.markRequested(5, 0, "a", 0);
+    d.markRequested(5, 1, "a", 0);
+    expect(m.size).toBe(2);
+    d.received(5, 0, "a");
+    expect(m.size).toBe(d.inFlight("a"));
+    d.releasePeer("a");
+    expect(m.size).toBe(0);
+    d.markRequested(6, 0, "a", 0);
+    expect(d.requestsMap("a")).toBe(m);
+    expect(m.size).toBe(1);
+    d.forgetPeer("a");
+    expect(d.inFlight("a")).toBe(0);
+    expect(d.isPartial(6)).toBe(false);
+    expect(d.requestsMap("a")).not.toBe(m);
+  });
+
+  it("counts the open blocks of partial pieces through requests, arrivals, releases and finishes", () => {
+    const d = make();
+    const r = seededRandom(7);
+    const peers = ["a", "b", "c"];
+    const bruteOpen = (): number => {
+      let n = 0;
+      for (const p of d.partials) for (let b = 0; b < p.blockCount; b++) if (p.blockState(b) === 0) n++;
+      return n;
+    };
+    let sawOpen = false;
+    for (let k = 0; k < 3000; k++) {
+      const index = r.int(6);
+      const block = r.int(4);
+      const peer = peers[r.int(3)]!;
+      const op = r.int(10);
+      if (op < 4) d.markRequested(index, block, peer, k);
+      else if (op < 6) d.received(index, block, peer);
+      else if (op < 8) d.release(index, block, peer);
+      else if (op === 8) d.releasePeer(peer);
+      else d.finish(index);
+      expect(d.openBlocks).toBe(bruteOpen());
+      if (d.openBlocks > 0) sawOpen = true;
+    }
+    expect(sawOpen).toBe(true);
   });
 });

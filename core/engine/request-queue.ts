@@ -92,10 +92,13 @@ class PartialPiece implements PartialPieceView {
   /** Peers that sent at least one block we kept, for punishment on hash failure. */
   readonly contributors = new Set<string>();
   received = 0;
+  /** Blocks in state open. */
+  open: number;
 
   constructor(index: number, blockCount: number) {
     this.index = index;
     this.blockCount = blockCount;
+    this.open = blockCount;
     this.states = new Uint8Array(blockCount);
     this.requesters = new Array<string[] | null>(blockCount).fill(null);
   }
@@ -133,6 +136,8 @@ export class Downloads {
   readonly #blockCountOf: (index: number) => number;
   /** Key of (piece, block) for the per-peer sets. */
   readonly #stride: number;
+  /** Open blocks (neither requested nor received) over all partial pieces. */
+  #openBlocks = 0;
 
   constructor(blockCountOf: (index: number) => number, maxBlocksPerPiece: number) {
     this.#blockCountOf = blockCountOf;
@@ -153,6 +158,11 @@ export class Downloads {
     return this.#partials.size;
   }
 
+  /** Blocks of partial pieces that are neither requested nor received (0: strict priority has nothing to add). */
+  get openBlocks(): number {
+    return this.#openBlocks;
+  }
+
   isPartial(index: number): boolean {
     return this.#partials.has(index);
   }
@@ -161,23 +171,36 @@ export class Downloads {
     return this.#byPeer.get(peer)?.size ?? 0;
   }
 
+  /**
+   * The live map of `peer`'s outstanding requests ((piece, block) key -> when
+   * asked); its size is inFlight(peer). The same map until forgetPeer, so a
+   * caller may keep it and skip the lookup on hot paths.
+   */
+  requestsMap(peer: string): ReadonlyMap<number, number> {
+    return this.#peerMap(peer);
+  }
+
+  /** The peer is gone: drop its (released) request map. */
+  forgetPeer(peer: string): void {
+    this.releasePeer(peer);
+    this.#byPeer.delete(peer);
+  }
+
   /** Records that `block` of `index` was requested from `peer`. Starts the piece if new. */
   markRequested(index: number, block: number, peer: string, nowMs: number): void {
     let p = this.#partials.get(index);
     if (p === undefined) {
       p = new PartialPiece(index, this.#blockCountOf(index));
       this.#partials.set(index, p);
+      this.#openBlocks += p.open;
     }
     if (p.states[block] === BlockState.received) return;
+    if (p.states[block] === BlockState.open && block < p.blockCount) this.#setOpen(p, -1);
     const list = p.requesters[block];
     if (list === null || list === undefined) p.requesters[block] = [peer];
     else if (!list.includes(peer)) list.push(peer);
     p.states[block] = BlockState.requested;
-    let set = this.#byPeer.get(peer);
-    if (set === undefined) {
-      set = new Map();
-      this.#byPeer.set(peer, set);
-    }
+    const set = this.#peerMap(peer);
     const key = index * this.#stride + block;
     if (!set.has(key)) set.set(key, nowMs);
   }
@@ -194,6 +217,7 @@ export class Downloads {
     const others = (p.requesters[block] ?? []).filter((q) => q !== peer);
     for (const q of others) this.#dropFromPeer(q, index, block);
     p.requesters[block] = null;
+    if (p.states[block] === BlockState.open) this.#setOpen(p, -1);
     p.states[block] = BlockState.received;
     p.received++;
     p.contributors.add(peer);
@@ -222,7 +246,7 @@ export class Downloads {
       out.push({ index, block, peer, sentAtMs });
       if (p !== undefined) this.#removeRequester(p, block, peer);
     }
-    this.#byPeer.delete(peer);
+    set.clear(); // kept (not deleted): requestsMap() hands out this map until forgetPeer
     return out;
   }
 
@@ -276,6 +300,7 @@ export class Downloads {
         out.push({ index, block: b, peer, sentAtMs });
       }
     }
+    this.#openBlocks -= p.open;
     this.#partials.delete(index);
     return out;
   }
@@ -287,9 +312,29 @@ export class Downloads {
     if (k >= 0) list.splice(k, 1);
     if (list.length === 0) {
       p.requesters[block] = null;
-      if (p.states[block] === BlockState.requested) p.states[block] = BlockState.open;
+      if (p.states[block] === BlockState.requested) {
+        p.states[block] = BlockState.open;
+        this.#setOpen(p, 1);
+      }
     }
-    if (p.received === 0 && p.requesters.every((r) => r === null)) this.#partials.delete(p.index);
+    if (p.received === 0 && p.requesters.every((r) => r === null)) {
+      this.#openBlocks -= p.open;
+      this.#partials.delete(p.index);
+    }
+  }
+
+  #setOpen(p: PartialPiece, delta: number): void {
+    p.open += delta;
+    this.#openBlocks += delta;
+  }
+
+  #peerMap(peer: string): Map<number, number> {
+    let set = this.#byPeer.get(peer);
+    if (set === undefined) {
+      set = new Map();
+      this.#byPeer.set(peer, set);
+    }
+    return set;
   }
 
   #dropFromPeer(peer: string, index: number, block: number): void {
