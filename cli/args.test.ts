@@ -21,6 +21,7 @@ describe("parseArgs", () => {
       "--app-url",
       "http://127.0.0.1:9000/",
       "--no-qr",
+      "--super-seed",
     ]);
     expect(cmd).toEqual({
       kind: "seed",
@@ -30,6 +31,7 @@ describe("parseArgs", () => {
       name: "holiday",
       pieceLengthBytes: 256 * 1024,
       torrentOut: "x.torrent",
+      superSeed: true,
       stateDir: "/tmp/s",
       appUrl: "http://127.0.0.1:9000/",
       qr: false,
@@ -37,7 +39,8 @@ describe("parseArgs", () => {
   });
 
   it("fills defaults: the local tracker, QR on, no resume", () => {
-    expect(parseArgs(["seed", "f"])).toMatchObject({ trackers: [defaultTrackerUrl], resume: false, qr: true, name: null, pieceLengthBytes: null, stateDir: null, appUrl: null });
+    expect(parseArgs(["seed", "f"])).toMatchObject({ trackers: [defaultTrackerUrl], resume: false, qr: true, name: null, pieceLengthBytes: null, stateDir: null, appUrl: null, superSeed: false });
+    expect(() => parseArgs(["get", "x.torrent", "--super-seed"])).toThrow(UsageError);
     expect(parseArgs(["get", "magnet:?xt=urn:btih:QHQXPYWMACKDWKP47RRVIV7VOURXFE5Q"])).toEqual({
       kind: "get",
       source: "magnet:?xt=urn:btih:QHQXPYWMACKDWKP47RRVIV7VOURXFE5Q",

@@ -55,6 +55,8 @@ export type Command =
       readonly pieceLengthBytes: number | null;
       /** Also write a .torrent file here. */
       readonly torrentOut: string | null;
+      /** Super-seed (core/engine/super-seed.ts): reveal pieces one at a time so the seed's upload goes to distinct pieces. */
+      readonly superSeed: boolean;
     })
   | (CommonOptions & {
       readonly kind: "get";
@@ -85,6 +87,9 @@ seed options:
   --name <name>          torrent name (default: the first path's name)
   --piece-length <n>     piece length in bytes or with KiB/MiB (power of two, 16 KiB..4 MiB)
   --torrent-out <file>   also write a .torrent file
+  --super-seed           reveal pieces a few at a time, each piece once before any
+                         twice, until the swarm holds every piece (for a seed with
+                         a slow uplink and many downloaders)
 
 get options:
   --out <dir>            download folder (default: current folder)
@@ -142,6 +147,7 @@ const options: Record<string, OptionSpec> = {
   name: { takesValue: true, commands: ["seed"] },
   "piece-length": { takesValue: true, commands: ["seed"] },
   "torrent-out": { takesValue: true, commands: ["seed"] },
+  "super-seed": { takesValue: false, commands: ["seed"] },
   out: { takesValue: true, commands: ["get"] },
   seed: { takesValue: false, commands: ["get"] },
 };
@@ -229,7 +235,7 @@ export function parseArgs(argv: readonly string[]): Command {
     if (name !== null && (name === "." || name === ".." || /[/\\\0]/.test(name))) {
       throw new UsageError(`--name ${JSON.stringify(name)} must be a plain name without / or \\`);
     }
-    return { kind: "seed", ...common, paths: positional, resume: flags.has("resume"), name, pieceLengthBytes, torrentOut: single("torrent-out") };
+    return { kind: "seed", ...common, paths: positional, resume: flags.has("resume"), name, pieceLengthBytes, torrentOut: single("torrent-out"), superSeed: flags.has("super-seed") };
   }
   if (positional.length === 0) throw new UsageError("get needs a link: swarmdrop get <link|magnet|.torrent>");
   if (positional.length > 1) throw new UsageError(`get takes one link, got ${positional.length} (quote a link that contains & in your shell)`);

@@ -100,6 +100,7 @@ async function seed(command: SeedCommand, io: MainIo): Promise<void> {
       store,
       verified: Bitfield.full(info.pieceCount),
       seedAfterDownload: true,
+      ...(command.superSeed ? { settings: { superSeeding: "auto" as const } } : {}),
       signal: io.signal,
       log: (line) => out.log(line),
       ...(out.isTTY ? { onStatus: (s: SessionSnapshot) => out.status(statusLine(s, "seed")) } : {}),

@@ -131,6 +131,68 @@ describe.skipIf(!haveReferenceTracker || !wrtcLoads)("headless peers swarm over 
     }
   }, 60_000);
 
+  it("a super-seeding seeder (seed --super-seed) still delivers every byte", async () => {
+    const { root, files } = await makeShare();
+    const sources = await collectSources([root]);
+    const info = await hashSources(sources, { pieceLength: 64 * 1024 });
+    const seedStop = new AbortController();
+    const seedStore = FileStore.forSeed(info, sources.files.map((f) => f.absPath));
+    const base = { trackers: [url], log: () => undefined, maxPeers: 5 } as const;
+    const seedSettings: unknown[] = [];
+    const seedDeps = deps(3);
+    const seeding = runSwarmWith(
+      {
+        ...base,
+        mode: "seed",
+        infoHash: info.infoHash,
+        info,
+        store: seedStore,
+        verified: Bitfield.full(info.pieceCount),
+        seedAfterDownload: true,
+        signal: seedStop.signal,
+        settings: { superSeeding: "auto" },
+      },
+      {
+        ...seedDeps,
+        createSession: (init, components) => {
+          seedSettings.push(init.settings);
+          return seedDeps.createSession(init, components);
+        },
+      },
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const out = join(dir, "out");
+    let store: FileStore | null = null;
+    try {
+      const result = await runSwarmWith(
+        {
+          ...base,
+          mode: "download",
+          infoHash: info.infoHash,
+          info: null,
+          store: null,
+          storeFor: async (got) => {
+            store = FileStore.forDownload(got, out);
+            await store.prepare();
+            return store;
+          },
+          verified: null,
+          seedAfterDownload: false,
+          signal: new AbortController().signal,
+        },
+        deps(4),
+      );
+      expect(seedSettings).toEqual([{ superSeeding: "auto" }]);
+      expect(result.verified?.complete).toBe(true);
+      for (const [path, data] of files) expect(await sha256Hex(await readFile(join(out, "share", path)))).toBe(await sha256Hex(data));
+    } finally {
+      await (store as FileStore | null)?.close();
+      seedStop.abort();
+      await expect(seeding).rejects.toThrow(InterruptedError);
+      await seedStore.close();
+    }
+  }, 60_000);
+
   it("resumes a .torrent download with part of the data already on disk", async () => {
     const { root, files } = await makeShare();
     const sources = await collectSources([root]);

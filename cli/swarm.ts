@@ -41,6 +41,8 @@ export interface SwarmRunInit {
   readonly maxPeers?: number;
   /** Called every status interval with a snapshot (a terminal status line); without it, a log line every 5 s. */
   readonly onStatus?: (snapshot: SessionSnapshot) => void;
+  /** Engine settings beyond the defaults (e.g. super-seeding for `seed --super-seed`). */
+  readonly settings?: SessionInit["settings"];
 }
 
 export interface SwarmDeps {
@@ -109,7 +111,13 @@ export async function runSwarmWith(init: SwarmRunInit, deps: SwarmDeps): Promise
   const holder = new DeferredStore(init.store);
   const seedWord = new DataView(deps.randomBytes(4).buffer).getUint32(0);
   const session = deps.createSession(
-    { infoHash: init.infoHash, localPeerId: peerId, info: init.info, ...(init.verified === null ? {} : { verified: init.verified.toBytes() }) },
+    {
+      infoHash: init.infoHash,
+      localPeerId: peerId,
+      info: init.info,
+      ...(init.verified === null ? {} : { verified: init.verified.toBytes() }),
+      ...(init.settings === undefined ? {} : { settings: init.settings }),
+    },
     { clock: { nowMs: () => deps.monotonicMs() }, random: seededRandom(seedWord), store: holder, transport },
   );
   transport.bind({

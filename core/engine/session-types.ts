@@ -6,6 +6,7 @@ import type { Clock } from "../clock.ts";
 import type { InfoHash, PeerId, PieceIndex } from "../ids.ts";
 import type { TorrentInfo } from "../metainfo.ts";
 import type { Random } from "../random.ts";
+import type { EngineTuning } from "./settings.ts";
 
 declare const connectionBrand: unique symbol;
 /** One transport connection (a data channel) as the adapter names it. */
@@ -54,7 +55,8 @@ export interface SessionInit {
   readonly info: TorrentInfo | null;
   /** Pieces already verified and stored (resume), as a BEP 3 bitfield. */
   readonly verified?: Uint8Array;
-  readonly settings?: Partial<EngineSettings>;
+  /** Settings beyond the defaults: the contract's EngineSettings and the engine's finer tuning (settings.ts). */
+  readonly settings?: Partial<EngineSettings & EngineTuning>;
 }
 
 export interface SessionComponents {
