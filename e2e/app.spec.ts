@@ -159,6 +159,13 @@ test("files dropped on the drop zone are shared", async ({ page }) => {
   });
   const region = transfer(page, "2 files");
   await expect(region.getByLabel("Share link")).toHaveValue(/btih/, { timeout: 30_000 });
+  // A drop with no file in it (dragged text) is answered, not silently ignored.
+  await page.getByRole("button", { name: /Drop files or a folder/ }).evaluate((zone) => {
+    const data = new DataTransfer();
+    data.setData("text/plain", "not a file");
+    zone.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+  });
+  await expect(page.getByText("Nothing to share", { exact: true })).toBeVisible();
   await expect(region.getByRole("button", { name: "Save a.txt" })).toBeVisible();
   await expect(region.getByRole("button", { name: "Save b.bin" })).toBeVisible();
 });

@@ -13,7 +13,10 @@ export function DropZone() {
   const hintId = useId();
 
   const take = (files: SharedFile[]) => {
-    if (files.length === 0) return;
+    if (files.length === 0) {
+      actions.notify("error", "Nothing to share", "The drop held no files: an empty folder, or something that is not a file.");
+      return;
+    }
     const torrent = torrentFileOf(files);
     if (torrent) void actions.open({ torrentFile: torrent });
     else void actions.share(files);
