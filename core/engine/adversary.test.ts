@@ -103,6 +103,25 @@ describe(`lying peers (seed ${baseSeed})`, () => {
     expect(byteExact(b.store, info, whole)).toBe(true);
   });
 
+  it("a magnet leecher fetching a large info dict from a forger and the seed at once gets the real dict and bans the forger", async () => {
+    const seed = baseSeed + 22;
+    // 16 KiB pieces of ~53 MiB: an info dict of five BEP 9 pieces, more than one peer is asked for at once, so both
+    // peers send some; the mixed dict fails, the seed alone then gives the true one, and the forger's piece is compared with it.
+    const { info, seedStore } = await makeTorrent(seed, 16 * 1024, 142);
+    expect(info.infoBytes.length).toBeGreaterThan(4 * 16 * 1024);
+    const net = new Net(seed);
+    const honestSeed = net.add(new HonestPeer("seed", net, { info }, { seedAll: true, store: seedStore(), seed: seed + 1 }));
+    const b = net.add(new HonestPeer("b", net, { info }, { magnet: true, seed: seed + 2 }));
+    const forger = net.add(new Adversary("forger", net, info, "wrong-metadata", seed + 3));
+    net.connect(forger, b);
+    net.connect(b, honestSeed);
+    await net.run(() => b.session.info !== null, 60_000, "metadata verified");
+    expect(b.session.info?.infoHash).toBe(info.infoHash);
+    expect(b.eventsOf("protocol-error").some((e) => /infohash/.test(e.message))).toBe(true);
+    expect(b.eventsOf("peer-banned").map((e) => e.reason)).toEqual(["sent an info dict that does not match the infohash (BEP 9)"]);
+    expect(forger.stats.metadataPiecesSent).toBeGreaterThan(0);
+  });
+
   it("a forged info dict never becomes the torrent: alone with the forger, the magnet leecher keeps no metadata, stores nothing, and refuses it when it reconnects", async () => {
     const seed = baseSeed + 21;
     const { info, seedStore } = await makeTorrent(seed);

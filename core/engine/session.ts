@@ -15,13 +15,13 @@
 //  - holds back piece data while transport.bufferedBytes(id) is above
 //    sendHighWaterBytes, resuming on drained(id); limits upload with a token
 //    bucket on the clock.
-import { sha1 as defaultSha1, bytesEqual, concatBytes } from "../bytes.ts";
+import { sha1 as defaultSha1, bytesEqual } from "../bytes.ts";
 import type { PeerId, PieceIndex } from "../ids.ts";
 import { filePieceRange } from "../layout.ts";
 import { infoFromBytes, pieceHashAt, type TorrentInfo } from "../metainfo.ts";
 import { Bitfield } from "../wire/bitfield.ts";
 import type { ViolationKind } from "../wire/errors.ts";
-import { metadataPieceCount, metadataPieceLength } from "../wire/metadata.ts";
+import { answerMetadataRequest, MetadataFetcher } from "../wire/metadata.ts";
 import { PeerConnection, type PeerEvent } from "../wire/peer-connection.ts";
 import { TorrentEngine, type EngineOutput } from "./engine.ts";
 import { PiecePriority } from "./picker.ts";
@@ -57,18 +57,6 @@ interface Conn {
   joined: boolean;
   /** Bytes being read from the store for this peer, not yet queued. */
   readingBytes: number;
-  /** Piece reads in flight for this peer (answered in order). */
-  metadataCapable: boolean;
-}
-
-interface MetadataFetch {
-  size: number | null;
-  pieces: (Uint8Array | null)[];
-  /** piece -> [connection, sentAtMs] */
-  requested: Map<number, [ConnectionId, number]>;
-  /** Who sent each piece we hold, to name the liar when the dict does not match the infohash. */
-  senders: Map<number, ConnectionId>;
-  checking: boolean;
 }
 
 export class TorrentSession implements TorrentSessionApi {
@@ -90,7 +78,10 @@ export class TorrentSession implements TorrentSessionApi {
   #paused = false;
   #storagePaused = false;
   #destroyed = false;
-  #meta: MetadataFetch = { size: null, pieces: [], requested: new Map(), senders: new Map(), checking: false };
+  /** BEP 9 fetch of the info dict (magnet joins); null once the metadata is known. */
+  #meta: MetadataFetcher<ConnectionId> | null = null;
+  /** The assembled info dict is being checked against the infohash. */
+  #metaChecking = false;
   /** Verified pieces the store could no longer read (see #onReadFailed); they leave this set when verified again. */
   readonly #lost = new Set<number>();
   /** Losses not yet told through a storage-error event (told once per tick, not once per piece), with the store's first reason. */
@@ -104,7 +95,15 @@ export class TorrentSession implements TorrentSessionApi {
     this.#uploadLimit = this.#settings.uploadLimitBytesPerS;
     this.#tokensAtMs = components.clock.nowMs();
     this.#info = init.info;
-    if (init.info !== null) {
+    if (init.info === null) {
+      this.#meta = new MetadataFetcher({
+        infoHash: init.infoHash,
+        maxMetadataBytes: this.#settings.maxMetadataBytes,
+        requestTimeoutMs: metadataRequestTimeoutMs,
+        maxRequestsPerPeer: metadataRequestsPerPeer,
+        sha1: this.#sha1,
+      });
+    } else {
       if (init.info.infoHash !== init.infoHash) throw new RangeError("init.info does not match init.infoHash");
       this.#startEngine(init.info, init.verified);
     }
@@ -130,7 +129,7 @@ export class TorrentSession implements TorrentSessionApi {
       },
       this.#components.clock,
     );
-    const conn: Conn = { id, wire, peerId: null, client: null, joined: false, readingBytes: 0, metadataCapable: false };
+    const conn: Conn = { id, wire, peerId: null, client: null, joined: false, readingBytes: 0 };
     this.#conns.set(id, conn);
     if (this.#info !== null) this.#process(conn, wire.setTorrentShape(this.#info));
     if (direction === "outbound") wire.sendHandshake();
@@ -149,7 +148,7 @@ export class TorrentSession implements TorrentSessionApi {
     if (conn === undefined) return;
     this.#conns.delete(id);
     this.#engine?.removePeer(id);
-    for (const [piece, [who]] of this.#meta.requested) if (who === id) this.#meta.requested.delete(piece);
+    this.#meta?.removePeer(id);
     if (conn.joined) this.#emit({ type: "peer-left", id, reason: typeof conn.wire.closeReason === "string" ? conn.wire.closeReason : (conn.wire.closeReason?.message ?? "closed") });
     conn.wire.close("removed");
     this.#afterInput();
@@ -164,10 +163,9 @@ export class TorrentSession implements TorrentSessionApi {
 
   tick(): void {
     if (this.#destroyed) return;
-    const now = this.#components.clock.nowMs();
     for (const conn of [...this.#conns.values()]) this.#process(conn, conn.wire.tick());
     // BEP 9: re-ask metadata pieces nobody answered.
-    for (const [piece, [, at]] of this.#meta.requested) if (now - at >= metadataRequestTimeoutMs) this.#meta.requested.delete(piece);
+    this.#meta?.tick(this.#components.clock.nowMs());
     this.#requestMetadata();
     this.#engine?.tick();
     this.#reportLostPieces();
@@ -314,14 +312,8 @@ export class TorrentSession implements TorrentSessionApi {
       }
       case "extended-handshake":
         conn.client = ev.client;
-        conn.metadataCapable = wire.supportsMetadata && ev.metadataSize !== null;
-        if (this.#info === null && conn.metadataCapable && ev.metadataSize !== null) {
-          if (this.#meta.size === null && ev.metadataSize > 0 && ev.metadataSize <= this.#settings.maxMetadataBytes) {
-            this.#meta.size = ev.metadataSize;
-            this.#meta.pieces = new Array<Uint8Array | null>(metadataPieceCount(ev.metadataSize)).fill(null);
-          }
-          this.#requestMetadata();
-        }
+        // A size out of bounds is ignored by the fetcher: that peer is not asked.
+        if (this.#meta !== null && wire.supportsMetadata && ev.metadataSize !== null && this.#meta.addPeer(conn.id, ev.metadataSize)) this.#requestMetadata();
         return;
       case "keep-alive":
         return;
@@ -350,21 +342,17 @@ export class TorrentSession implements TorrentSessionApi {
         engine?.handle(conn.id, { type: "piece", index: ev.index, begin: ev.begin, block: ev.block });
         return;
       case "metadata-request": {
-        const info = this.#info;
-        const total = info?.infoBytes.length ?? 0;
-        if (info === null || ev.piece >= metadataPieceCount(total)) wire.sendMetadataReject(ev.piece);
-        else {
-          const start = ev.piece * 16384;
-          wire.sendMetadataData(ev.piece, total, info.infoBytes.subarray(start, start + metadataPieceLength(total, ev.piece)));
-        }
+        const answer = answerMetadataRequest(this.#info?.infoBytes ?? null, ev.piece);
+        if (answer.type === "data") wire.sendMetadataData(answer.piece, answer.totalSize, answer.data);
+        else wire.sendMetadataReject(ev.piece);
         return;
       }
       case "metadata-data":
         this.#onMetadataPiece(conn, ev.piece, ev.totalSize, ev.data);
         return;
       case "metadata-reject":
-        if (this.#meta.requested.get(ev.piece)?.[0] === conn.id) this.#meta.requested.delete(ev.piece);
-        conn.metadataCapable = false;
+        // That piece goes to another peer; this one is asked for it again later (MetadataFetcher.retryAfterMs).
+        this.#meta?.onReject(conn.id, ev.piece, this.#components.clock.nowMs());
         this.#requestMetadata();
         return;
       case "violation": {
@@ -396,62 +384,62 @@ export class TorrentSession implements TorrentSessionApi {
 
   #requestMetadata(): void {
     const m = this.#meta;
-    if (this.#info !== null || m.size === null || m.checking) return;
-    for (const conn of this.#conns.values()) {
-      if (!conn.metadataCapable || conn.wire.remoteMetadataSize !== m.size) continue;
-      let mine = 0;
-      for (const [, [who]] of m.requested) if (who === conn.id) mine++;
-      for (let piece = 0; piece < m.pieces.length && mine < metadataRequestsPerPeer; piece++) {
-        if (m.pieces[piece] !== null || m.requested.has(piece)) continue;
-        conn.wire.sendMetadataRequest(piece);
-        m.requested.set(piece, [conn.id, this.#components.clock.nowMs()]);
-        mine++;
-      }
-    }
+    if (m === null || this.#metaChecking) return;
+    for (const { peer, piece } of m.nextRequests(this.#components.clock.nowMs())) this.#conns.get(peer)?.wire.sendMetadataRequest(piece);
   }
 
   #onMetadataPiece(conn: Conn, piece: number, totalSize: number, data: Uint8Array): void {
     const m = this.#meta;
-    if (this.#info !== null || m.size === null || totalSize !== m.size || piece >= m.pieces.length) return;
-    m.requested.delete(piece);
-    m.pieces[piece] = data.slice();
-    m.senders.set(piece, conn.id);
-    if (!m.pieces.every((p) => p !== null)) {
+    if (m === null || this.#metaChecking) return;
+    const stored = m.onData(conn.id, piece, totalSize, data);
+    if (stored !== "complete") {
+      // "unrequested" data is ignored; a peer that changed its metadata_size is not asked again.
       this.#requestMetadata();
       return;
     }
-    m.checking = true;
-    const bytes = concatBytes(m.pieces as Uint8Array[]);
-    infoFromBytes(bytes, this.#init.infoHash).then(
-      (info) => {
-        if (this.#destroyed) return;
-        this.#onMetadata(info);
-      },
-      () => {
-        // BEP 9: the info dict did not hash to the infohash; start over.
-        const senders = new Set(m.senders.values());
-        m.pieces = m.pieces.map(() => null);
-        m.senders.clear();
-        m.checking = false;
-        this.#emit({ type: "protocol-error", id: conn.id, message: "metadata from peers did not match the infohash (BEP 9)" });
-        // One peer sent the whole dict: it is provably lying. Ban it, or it is asked again first, forever.
-        const [only] = senders;
-        const liar = senders.size === 1 && only !== undefined ? this.#conns.get(only) : undefined;
-        if (liar !== undefined) {
-          const reason = "sent an info dict that does not match the infohash (BEP 9)";
-          if (liar.peerId !== null) this.#banned.add(liar.peerId);
-          this.#emit({ type: "peer-banned", id: liar.id, peerId: liar.peerId, reason });
-          this.#drop(liar, reason);
-        }
-        this.#requestMetadata();
-        this.#flushAll();
-      },
-    );
+    this.#metaChecking = true;
+    m.verify()
+      .then(async (result) => {
+        if (!result.ok) return result;
+        return { ok: true as const, info: await infoFromBytes(result.infoBytes, this.#init.infoHash), liars: result.liars };
+      })
+      .then(
+        (result) => {
+          if (this.#destroyed) return;
+          this.#metaChecking = false;
+          if (result.ok) {
+            // Peers whose pieces of an earlier failed attempt differ from the true dict lied: ban them.
+            for (const id of result.liars) this.#banMetadataLiar(id);
+            this.#onMetadata(result.info);
+            return;
+          }
+          // BEP 9: the info dict did not hash to the infohash; the fetcher starts over.
+          this.#emit({ type: "protocol-error", id: conn.id, message: "metadata from peers did not match the infohash (BEP 9)" });
+          // A peer that sent the whole dict alone is provably lying.
+          if (result.liar !== null) this.#banMetadataLiar(result.liar);
+          this.#requestMetadata();
+          this.#flushAll();
+        },
+        (err: unknown) => {
+          // The dict hashes to the infohash but is not a valid torrent: no peer can give a better one.
+          if (this.#destroyed) return;
+          this.#emit({ type: "protocol-error", id: conn.id, message: `the torrent's info dict is not valid: ${err instanceof Error ? err.message : String(err)}` });
+        },
+      );
+  }
+
+  #banMetadataLiar(id: ConnectionId): void {
+    const liar = this.#conns.get(id);
+    if (liar === undefined) return;
+    const reason = "sent an info dict that does not match the infohash (BEP 9)";
+    if (liar.peerId !== null) this.#banned.add(liar.peerId);
+    this.#emit({ type: "peer-banned", id: liar.id, peerId: liar.peerId, reason });
+    this.#drop(liar, reason);
   }
 
   #onMetadata(info: TorrentInfo): void {
     this.#info = info;
-    this.#meta = { size: info.infoBytes.length, pieces: [], requested: new Map(), senders: new Map(), checking: false };
+    this.#meta = null;
     this.#startEngine(info, undefined);
     this.#emit({ type: "metadata", info });
     const engine = this.#engine!;

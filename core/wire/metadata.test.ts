@@ -156,13 +156,13 @@ describe("MetadataFetcher", () => {
     expect(requests).toHaveLength(2);
     for (const r of requests) fetcher.onData(r.peer, r.piece, info.length, new Uint8Array(16384).fill(9));
     const bad = await fetcher.verify();
-    expect(bad).toEqual({ ok: false, contributors: ["liar"] });
+    expect(bad).toEqual({ ok: false, contributors: ["liar"], liar: "liar" });
     expect(fetcher.addPeer("liar", info.length)).toBe(false);
     fetcher.addPeer("honest", info.length);
     requests = fetcher.nextRequests(10);
     expect(requests.map((r) => r.peer)).toEqual(["honest", "honest"]);
     for (const r of requests) fetcher.onData(r.peer, r.piece, info.length, serve(info, r.piece));
-    expect(await fetcher.verify()).toEqual({ ok: true, infoBytes: info });
+    expect(await fetcher.verify()).toEqual({ ok: true, infoBytes: info, liars: [] });
   });
 
   it("fetches the size most peers announce and falls back when that one fails", async () => {
@@ -186,6 +186,71 @@ describe("MetadataFetcher", () => {
     expect(sizes).toEqual([999, 999, info.length]);
     expect(sources).toEqual(["x1", "x2", "good", "good"]);
     expect(toHex(fetcher.infoBytes!)).toBe(toHex(info));
+  });
+
+  it("a liar among several sources: no honest peer is dropped, one-source attempts name the liar, the honest dict is verified", async () => {
+    const { info, fetcher } = await setup(4 * 16384);
+    fetcher.addPeer("liar", info.length);
+    fetcher.addPeer("honest", info.length);
+    const answer = (requests: readonly { peer: string; piece: number }[]): void => {
+      for (const r of requests) fetcher.onData(r.peer, r.piece, info.length, r.peer === "liar" ? new Uint8Array(16384).fill(7) : serve(info, r.piece));
+    };
+    const mixed = fetcher.nextRequests(0);
+    expect(new Set(mixed.map((r) => r.peer))).toEqual(new Set(["liar", "honest"]));
+    answer(mixed);
+    expect(await fetcher.verify()).toEqual({ ok: false, contributors: expect.arrayContaining(["liar", "honest"]) as unknown, liar: null });
+    // One source per attempt now: the first peer gives every piece, fails alone, and is named.
+    let requests: { peer: string; piece: number }[] = [];
+    for (let t = 1; t < 4 && fetcher.receivedPieces < 4; t++) {
+      const batch = fetcher.nextRequests(t);
+      requests = requests.concat(batch);
+      answer(batch);
+    }
+    expect(new Set(requests.map((r) => r.peer))).toEqual(new Set(["liar"]));
+    expect(await fetcher.verify()).toEqual({ ok: false, contributors: ["liar"], liar: "liar" });
+    expect(fetcher.addPeer("liar", info.length)).toBe(false);
+    for (let t = 4; t < 8 && fetcher.infoBytes === null; t++) {
+      const batch = fetcher.nextRequests(t);
+      expect(batch.every((r) => r.peer === "honest")).toBe(true);
+      answer(batch);
+      if (fetcher.receivedPieces === 4) expect(await fetcher.verify()).toMatchObject({ ok: true, liars: ["liar"] });
+    }
+    expect(toHex(fetcher.infoBytes!)).toBe(toHex(info));
+  });
+
+  it("once the true dict is verified, the senders of differing pieces in a failed mixed attempt are named", async () => {
+    const { info, fetcher } = await setup(4 * 16384);
+    for (const p of ["honest1", "liar", "honest2"]) fetcher.addPeer(p, info.length);
+    for (const r of fetcher.nextRequests(0)) fetcher.onData(r.peer, r.piece, info.length, r.peer === "liar" ? new Uint8Array(16384).fill(1) : serve(info, r.piece));
+    expect(await fetcher.verify()).toMatchObject({ ok: false, liar: null });
+    // The next attempt asks honest1 alone (the first peer), which gives the true dict.
+    for (let t = 1; t < 4 && fetcher.receivedPieces < 4; t++) {
+      for (const r of fetcher.nextRequests(t)) {
+        expect(r.peer).toBe("honest1");
+        fetcher.onData(r.peer, r.piece, info.length, serve(info, r.piece));
+      }
+    }
+    expect(await fetcher.verify()).toEqual({ ok: true, infoBytes: info, liars: ["liar"] });
+  });
+
+  it("a one-source attempt whose peer leaves starts over with another peer", async () => {
+    const { info, fetcher } = await setup(3 * 16384);
+    fetcher.addPeer("a", info.length);
+    fetcher.addPeer("b", info.length);
+    for (const r of fetcher.nextRequests(0)) fetcher.onData(r.peer, r.piece, info.length, r.peer === "a" ? new Uint8Array(16384) : serve(info, r.piece));
+    expect((await fetcher.verify()).ok).toBe(false);
+    const solo = fetcher.nextRequests(1);
+    expect(new Set(solo.map((r) => r.peer))).toEqual(new Set(["a"]));
+    fetcher.removePeer("a");
+    const rest: { peer: string; piece: number }[] = [];
+    for (let t = 2; t < 5 && fetcher.receivedPieces < 3; t++) {
+      const batch = fetcher.nextRequests(t);
+      rest.push(...batch);
+      for (const r of batch) fetcher.onData(r.peer, r.piece, info.length, serve(info, r.piece));
+    }
+    expect(rest.map((r) => r.piece).sort()).toEqual([0, 1, 2]);
+    expect(new Set(rest.map((r) => r.peer))).toEqual(new Set(["b"]));
+    expect((await fetcher.verify()).ok).toBe(true);
   });
 
   it("refuses sizes over the 16 MiB bound and data of another size", async () => {

@@ -5,7 +5,7 @@
 // a data message followed by the piece's raw bytes. The info dict is cut into
 // 16 KiB pieces; only the last may be shorter.
 import { BencodeError, decodePrefix, dict, encode, isDict, isInt, type BValue } from "../bencode.ts";
-import { concatBytes, sha1, toHex } from "../bytes.ts";
+import { bytesEqual, concatBytes, sha1, toHex } from "../bytes.ts";
 import type { InfoHash } from "../ids.ts";
 import { ProtocolViolation } from "./errors.ts";
 import { defaultMaxMetadataBytes } from "./extension.ts";
@@ -129,9 +129,19 @@ export type MetadataDataResult =
   | "size-mismatch";
 
 export type MetadataVerifyResult<K> =
-  | { readonly ok: true; readonly infoBytes: Uint8Array }
-  /** SHA-1 mismatch: everything is discarded; the peers that sent pieces are not asked again. */
-  | { readonly ok: false; readonly contributors: readonly K[] };
+  /**
+   * The dict hashes to the infohash. `liars`: peers whose pieces in an earlier
+   * failed attempt differ from the verified dict (named only now, when there
+   * is a true dict to compare with).
+   */
+  | { readonly ok: true; readonly infoBytes: Uint8Array; readonly liars: readonly K[] }
+  /**
+   * SHA-1 mismatch: everything is discarded. A lone contributor is a proven
+   * liar (`liar`) and is not asked again. Several contributors cannot be told
+   * apart, so none is blamed; every later attempt then takes all its pieces
+   * from one peer, and the next failure names its liar.
+   */
+  | { readonly ok: false; readonly contributors: readonly K[]; readonly liar: K | null };
 
 interface FetchPeer {
   readonly size: number;
@@ -149,6 +159,8 @@ interface Attempt<K> {
   readonly from: Map<number, K>;
   /** piece -> the request in flight. */
   readonly inFlight: Map<number, { readonly peer: K; readonly sentAtMs: number }>;
+  /** After a failed attempt with several sources: the one peer this attempt asks. */
+  readonly soloPeer: K | null;
 }
 
 /**
@@ -159,8 +171,11 @@ interface Attempt<K> {
  * go to others. When all pieces are in, verify() checks SHA-1 == infohash.
  *
  * Peers may disagree on metadata_size: the size most peers announce is
- * fetched; if it fails verification, its contributors are dropped and the next
- * size is tried. Memory: one buffer of at most maxMetadataBytes.
+ * fetched; a source that fails verification alone is dropped, and once the
+ * peers of one size are all dropped the next size is tried. A failure with
+ * several sources switches to one source per attempt (no honest peer is
+ * dropped for a liar's pieces, and each further failure names a liar).
+ * Memory: one buffer of at most maxMetadataBytes.
  */
 export class MetadataFetcher<K = string> {
   readonly infoHash: InfoHash;
@@ -174,6 +189,10 @@ export class MetadataFetcher<K = string> {
   readonly #excluded = new Set<K>();
   #attempt: Attempt<K> | null = null;
   #verified: Uint8Array | null = null;
+  /** Set by a failed attempt with several sources: from then on each attempt asks one peer. */
+  #singleSource = false;
+  /** The last failed attempts with several sources, kept to name their liars once the true dict is known. */
+  #failed: Attempt<K>[] = [];
 
   constructor(init: MetadataFetcherInit) {
     this.infoHash = init.infoHash;
@@ -225,6 +244,11 @@ export class MetadataFetcher<K = string> {
     if (!this.#peers.delete(peer)) return;
     const attempt = this.#attempt;
     if (attempt === null) return;
+    if (attempt.soloPeer === peer) {
+      // Its pieces cannot be completed from another source without mixing again: start over.
+      this.#attempt = null;
+      return;
+    }
     for (const [piece, r] of attempt.inFlight) if (r.peer === peer) attempt.inFlight.delete(piece);
   }
 
@@ -250,6 +274,7 @@ export class MetadataFetcher<K = string> {
       for (const entry of this.#peers) {
         const [, p] = entry;
         if (p.size !== attempt.size || p.outstanding >= this.maxRequestsPerPeer) continue;
+        if (attempt.soloPeer !== null && entry[0] !== attempt.soloPeer) continue;
         const until = p.avoid.get(piece);
         if (until !== undefined && until > nowMs) continue;
         if (best === null || p.outstanding < best[1].outstanding) best = entry;
@@ -305,7 +330,7 @@ export class MetadataFetcher<K = string> {
    * the attempt is discarded and its contributors excluded.
    */
   async verify(): Promise<MetadataVerifyResult<K>> {
-    if (this.#verified !== null) return { ok: true, infoBytes: this.#verified };
+    if (this.#verified !== null) return { ok: true, infoBytes: this.#verified, liars: [] };
     const attempt = this.#attempt;
     if (attempt === null || attempt.receivedCount !== metadataPieceCount(attempt.size)) {
       throw new RangeError("verify() needs every metadata piece");
@@ -316,12 +341,34 @@ export class MetadataFetcher<K = string> {
       this.#verified = attempt.buffer;
       this.#attempt = null;
       this.#peers.clear();
-      return { ok: true, infoBytes: attempt.buffer };
+      const liars = this.#liarsAgainst(attempt.buffer);
+      this.#failed = [];
+      return { ok: true, infoBytes: attempt.buffer, liars };
     }
     const contributors = [...new Set(attempt.from.values())];
     this.#attempt = null;
-    for (const peer of contributors) this.#exclude(peer);
-    return { ok: false, contributors };
+    const liar = contributors.length === 1 ? contributors[0]! : null;
+    if (liar !== null) this.#exclude(liar);
+    else {
+      this.#singleSource = true;
+      // Bounded: two failed buffers of at most maxMetadataBytes each.
+      this.#failed = [...this.#failed.slice(-1), attempt];
+    }
+    return { ok: false, contributors, liar };
+  }
+
+  /** Senders of pieces, in the failed attempts of the verified size, that differ from the verified dict. */
+  #liarsAgainst(truth: Uint8Array): K[] {
+    const liars = new Set<K>();
+    for (const failed of this.#failed) {
+      if (failed.size !== truth.length) continue;
+      for (const [piece, peer] of failed.from) {
+        const start = piece * metadataPieceBytes;
+        const end = start + metadataPieceLength(failed.size, piece);
+        if (!bytesEqual(failed.buffer.subarray(start, end), truth.subarray(start, end))) liars.add(peer);
+      }
+    }
+    return [...liars];
   }
 
   #startAttempt(): Attempt<K> | null {
@@ -330,8 +377,17 @@ export class MetadataFetcher<K = string> {
     let size: number | null = null;
     for (const [s, n] of votes) if (size === null || n > votes.get(size)!) size = s;
     if (size === null) return null;
+    let soloPeer: K | null = null;
+    if (this.#singleSource) {
+      for (const [peer, p] of this.#peers) {
+        if (p.size === size) {
+          soloPeer = peer;
+          break;
+        }
+      }
+    }
     const count = metadataPieceCount(size);
-    this.#attempt = { size, buffer: new Uint8Array(size), received: new Uint8Array(count), receivedCount: 0, from: new Map(), inFlight: new Map() };
+    this.#attempt = { size, buffer: new Uint8Array(size), received: new Uint8Array(count), receivedCount: 0, from: new Map(), inFlight: new Map(), soloPeer };
     return this.#attempt;
   }
 
