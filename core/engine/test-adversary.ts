@@ -20,11 +20,17 @@ import { connectionId, StorageFullError, type ConnectionId, type PieceStore, typ
 export class MemoryStore implements PieceStore {
   readonly pieces = new Map<number, Uint8Array>();
   writes = 0;
-  constructor(readonly capacityPieces = Infinity) {}
+  constructor(
+    readonly capacityPieces = Infinity,
+    /** Reads come back with every 97th byte flipped: a peer serving from it serves corrupt blocks. */
+    readonly corrupt = false,
+  ) {}
   async read(index: PieceIndex, offset: number, length: number): Promise<Uint8Array> {
     const p = this.pieces.get(index);
     if (!p) throw new Error(`piece ${index} not stored`);
-    return p.slice(offset, offset + length);
+    const out = p.slice(offset, offset + length);
+    if (this.corrupt) for (let i = 0; i < out.length; i += 97) out[i] = out[i]! ^ 0x5a;
+    return out;
   }
   async write(index: PieceIndex, data: Uint8Array): Promise<void> {
     if (this.pieces.size >= this.capacityPieces) throw new StorageFullError("test quota");
