@@ -1,20 +1,8 @@
 import { defineConfig } from "@playwright/test";
-import { createServer } from "node:net";
 import { chromiumArgs, findChromium } from "./e2e/chromium.ts";
+import { freePort } from "./tracker/process-harness.ts";
 
 // One free loopback port for the whole run, passed to workers via the environment.
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 const port = process.env.E2E_PORT ? Number(process.env.E2E_PORT) : await freePort();
 process.env.E2E_PORT = String(port);
 const executablePath = findChromium();

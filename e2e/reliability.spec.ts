@@ -10,26 +10,14 @@
 // Storage quota exceeded is covered by e2e/storage-full.spec.ts.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
 import { chromiumArgs, findChromium } from "./chromium.ts";
+import { freePort } from "../tracker/process-harness.ts";
 import { expectAllSavedIdentical, makeFolder, progressOf, shareFolder, transfer, waitForProgress, waitForStatus, type MadeFolder } from "./helpers.ts";
 
 const root = resolve(import.meta.dirname, "..");
-
-async function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      srv.close(() => done(port));
-    });
-  });
-}
 
 /** Our own tracker process (serving the built app), so this test may kill it. */
 async function startTracker(port: number): Promise<ChildProcess> {

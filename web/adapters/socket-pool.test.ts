@@ -1,7 +1,6 @@
 // Tracker clients of several transfers sharing one WebSocket to the real
 // tracker (tracker/server.ts) over loopback.
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { infoHashFromBytes, makePeerId } from "../../core/ids.ts";
@@ -9,23 +8,12 @@ import { defaultConfig } from "../../tracker/config.ts";
 import { startTracker } from "../../tracker/server.ts";
 import { TrackerSocketPool } from "./socket-pool.ts";
 import { TrackerClient, type SignalingPeer, type WebSocketLike } from "./tracker-client.ts";
+import { freePort } from "../../tracker/process-harness.ts";
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const start = Date.now();

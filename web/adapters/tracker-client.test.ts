@@ -4,7 +4,6 @@
 // e2e/transfer.spec.ts.
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import SimplePeer from "simple-peer";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
@@ -12,6 +11,7 @@ import { infoHashFromBytes, makePeerId, type PeerId } from "../../core/ids.ts";
 import { defaultConfig } from "../../tracker/config.ts";
 import { startTracker, type RunningTracker } from "../../tracker/server.ts";
 import { TrackerClient, TrackerUrlError, type SignalingPeer, type TrackerClientComponents, type WebSocketLike } from "./tracker-client.ts";
+import { freePort } from "../../tracker/process-harness.ts";
 
 type Wrtc = NonNullable<SimplePeer.Options["wrtc"]>;
 const wrtc = ((): Wrtc | null => {
@@ -27,18 +27,6 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function tracker(port: number): Promise<RunningTracker> {
   const t = await startTracker(defaultConfig({ port, host: "127.0.0.1", quiet: true, distDir: null }));
