@@ -3,7 +3,6 @@
 // want no peers (no offers); offers and answers are exercised in Chromium by
 // e2e/transfer.spec.ts.
 import { randomBytes } from "node:crypto";
-import { createRequire } from "node:module";
 import SimplePeer from "simple-peer";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
@@ -12,16 +11,11 @@ import { defaultConfig } from "../../tracker/config.ts";
 import { startTracker, type RunningTracker } from "../../tracker/server.ts";
 import { TrackerClient, TrackerUrlError, type SignalingPeer, type TrackerClientComponents, type WebSocketLike } from "./tracker-client.ts";
 import { freePort } from "../../tracker/process-harness.ts";
+import { haveWrtc, loadWrtc } from "../../tracker/reference-peers.ts";
 
 type Wrtc = NonNullable<SimplePeer.Options["wrtc"]>;
-const wrtc = ((): Wrtc | null => {
-  try {
-    return createRequire(import.meta.url)("@roamhq/wrtc") as Wrtc;
-  } catch {
-    return null;
-  }
-})();
-if (wrtc === null && process.env["CI"]) throw new Error("tracker-client offer/answer tests need @roamhq/wrtc");
+// Under CI a missing @roamhq/wrtc is an error (haveWrtc throws); elsewhere these tests are skipped.
+const wrtc = haveWrtc() ? (loadWrtc() as Wrtc) : null;
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
