@@ -1,7 +1,8 @@
 // The byte-level simulator: full TorrentSessions (PeerConnection framing,
 // BEP 9 metadata, SHA-1 verification, stores) exchanging real bytes over the
-// same flow model as swarm-sim.ts (a sender's upload shared by its busy links,
-// capped by the receiver's download share, plus per-link latency). Chunks
+// flow model of swarm-sim.ts in its simpler "equal" form (a sender's upload
+// shared by its busy links, each capped by an equal share of the receiver's
+// download, plus per-link latency). Chunks
 // arrive cut at whatever byte counts the flow model moved in a step, so the
 // byte stream is re-chunked as on a real data channel. For small swarms: it
 // checks every byte each peer stored against the source.

@@ -44,6 +44,13 @@ export interface SimConfig {
   readonly maxConnections: number;
   /** Per-peer access latency range, ms; a link's one-way latency is the sum of both ends'. */
   readonly latencyMs: readonly [number, number];
+  /**
+   * How a receiver's download is shared among its active incoming links:
+   * "max-min" (TCP-like: a link its sender holds back leaves the rest to the
+   * others) or "equal" (each link gets at most download / links; the model
+   * before, kept for comparison).
+   */
+  readonly downlinkSharing: "max-min" | "equal";
   /** Time step of the flow model, ms. */
   readonly stepMs: number;
   /** Engine tick interval per peer, ms. */
@@ -79,6 +86,7 @@ export const defaultSimConfig: SimConfig = {
   maxConnections: 50,
   reannounceS: 30,
   latencyMs: [10, 50],
+  downlinkSharing: "max-min",
   stepMs: 20,
   tickMs: 1000,
   maxSimS: 3600,

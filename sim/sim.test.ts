@@ -3,7 +3,7 @@
 // same engine at message level and check what the README reports.
 import { describe, expect, it } from "vitest";
 import { runByteSwarm } from "./byte-sim.ts";
-import { runSwarm } from "./swarm-sim.ts";
+import { runSwarm, waterLevel } from "./swarm-sim.ts";
 
 const KiB = 1024;
 
@@ -34,6 +34,18 @@ describe("byte-level swarm (full TorrentSessions)", () => {
     expect(r.events[2]!.some((e) => e.type === "metadata")).toBe(true);
     expect(r.info.pieceCount).toBe(23);
   }, 60_000);
+});
+
+describe("flow model: max-min sharing of a link's two ends", () => {
+  it("a demand below the fair share keeps it, the others split what it leaves", () => {
+    // A receiver with 150 KB/s of download and three senders offering 10, 100 and 100:
+    // the slow sender keeps its 10, the two others get 70 each (not 50 each).
+    expect(waterLevel(Float64Array.of(100, 10, 100), 3, 150)).toBe(70);
+    // Everything fits: no level.
+    expect(waterLevel(Float64Array.of(10, 20), 2, 150)).toBe(Infinity);
+    // Unlimited demands share equally.
+    expect(waterLevel(Float64Array.of(Infinity, Infinity, Infinity, Infinity), 4, 100)).toBe(25);
+  });
 });
 
 describe("flow-level swarm (TorrentEngine per peer)", () => {

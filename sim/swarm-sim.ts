@@ -8,10 +8,12 @@
 // The network model:
 //  - time advances in steps of `stepMs`;
 //  - a block (a `piece` message) is a flow on the link sender -> receiver. In
-//    each step a link moves min(share of the sender's upload, share of the
-//    receiver's download) bytes: the sender's upload is water-filled across
-//    its active links, each capped at the receiver's download divided by the
-//    receiver's active incoming links;
+//    each step the active links get rates close to the max-min fair share of
+//    both the sender's upload and the receiver's download (as TCP flows
+//    sharing two bottlenecks): alternating water-filling, see transfer().
+//    (Before, each link was capped at an equal share of the receiver's
+//    download even when its sender could not fill it, which left fast
+//    uplinks idle; `downlinkSharing: "equal"` keeps that model.)
 //  - a sender keeps at most `linkQueueBlocks` blocks queued per link (the
 //    session's send high-water mark): later requests wait in the engine,
 //    where a choke still clears them;
@@ -33,6 +35,27 @@ import { defaultSimConfig, drawCapacity, type SimConfig } from "./scenario.ts";
 
 /** Blocks a sender keeps queued on one link (its send buffer). */
 export const linkQueueBlocks = 2;
+/** Alternating water-filling rounds per step of the "max-min" flow model (see transfer()). */
+export const flowRounds = 3;
+
+/**
+ * The water level L at which the first `n` demands, each taking min(demand, L),
+ * add up to `capacity`; Infinity when they all fit. Sorts `values` in place.
+ */
+export function waterLevel(values: Float64Array, n: number, capacity: number): number {
+  let sum = 0;
+  for (let k = 0; k < n; k++) sum += values[k]!;
+  if (sum <= capacity) return Infinity;
+  const v = values.subarray(0, n).sort();
+  let left = capacity;
+  for (let k = 0; k < n; k++) {
+    const share = left / (n - k);
+    if (v[k]! >= share) return share;
+    left -= v[k]!;
+  }
+  return Infinity;
+}
+
 /** Wire overhead of a piece message (length prefix, id, index, begin). */
 const pieceOverheadBytes = 13;
 
@@ -50,6 +73,8 @@ interface Link {
   headLeft: number;
   active: boolean;
   rate: number;
+  /** The most the receiver's downlink grants this link in the current step, bytes/s. */
+  cap: number;
   closed: boolean;
 }
 
@@ -70,6 +95,8 @@ interface SimPeer {
   readonly neighbours: SimPeer[];
   activeOut: Link[];
   activeIn: number;
+  /** The active incoming links, gathered during transfer() only. */
+  readonly activeInLinks: Link[];
   completedAtMs: number | null;
   leftAtMs: number | null;
   uploadedBytes: number;
@@ -94,6 +121,8 @@ export interface SimSample {
   readonly present: number;
   /** Payload bytes uploaded by everyone so far. */
   readonly uploadedBytes: number;
+  /** Payload bytes the initial seed uploaded so far. */
+  readonly seedUploadedBytes: number;
 }
 
 export interface PeerOutcome {
@@ -226,6 +255,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
       neighbours: [],
       activeOut: [],
       activeIn: 0,
+      activeInLinks: [],
       completedAtMs: null,
       leftAtMs: null,
       uploadedBytes: 0,
@@ -264,8 +294,8 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
 
   function connect(a: SimPeer, b: SimPeer): void {
     const lat = a.latencyMs + b.latencyMs;
-    const ab: Link = { from: a, to: b, keyAtTo: keyOf(a.id), keyAtFrom: keyOf(b.id), latencyMs: lat, queue: [], headLeft: 0, active: false, rate: 0, closed: false };
-    const ba: Link = { from: b, to: a, keyAtTo: keyOf(b.id), keyAtFrom: keyOf(a.id), latencyMs: lat, queue: [], headLeft: 0, active: false, rate: 0, closed: false };
+    const ab: Link = { from: a, to: b, keyAtTo: keyOf(a.id), keyAtFrom: keyOf(b.id), latencyMs: lat, queue: [], headLeft: 0, active: false, rate: 0, cap: 0, closed: false };
+    const ba: Link = { from: b, to: a, keyAtTo: keyOf(b.id), keyAtFrom: keyOf(a.id), latencyMs: lat, queue: [], headLeft: 0, active: false, rate: 0, cap: 0, closed: false };
     a.out.set(b.id, ab);
     b.inn.set(a.id, ab);
     b.out.set(a.id, ba);
@@ -440,35 +470,54 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
     }
   }
 
-  /** One step of the flow model: water-fill each sender's upload over its active links. */
+  /**
+   * One step of the flow model: the rates of the active links, then the bytes they move.
+   * "max-min" (the default): rates approach the max-min fair allocation of TCP-like flows
+   * that share both the sender's uplink and the receiver's downlink, by alternating
+   * water-filling (`flowRounds` times): each sender fills its upload over its links, each
+   * capped at its receiver's water level; each receiver then fills its download over its
+   * incoming links, each asking what its sender offered. A link that its sender holds
+   * below the receiver's fair share leaves the rest of the downlink to the others.
+   * "equal" (the model before): each link is capped at the receiver's download divided
+   * equally among its active incoming links, whatever those links can carry.
+   */
   function transfer(): void {
     const dtS = stepMs / 1000;
+    const maxMin = cfg.downlinkSharing === "max-min";
+    receivers.length = 0;
     for (const p of present) {
-      const links = p.activeOut;
-      const n = links.length;
-      if (n === 0) continue;
-      // Caps from the receivers' download shares.
-      let budget = p.upBps;
-      let remaining = n;
-      let share = budget / remaining;
-      // Water-filling: links capped below the equal share take their cap; the rest share what is left.
-      let changed = true;
-      for (const l of links) l.rate = -1;
-      while (changed && remaining > 0) {
-        changed = false;
-        share = budget / remaining;
+      for (const l of p.activeOut) {
+        const to = l.to;
+        if (to.activeInLinks.length === 0) receivers.push(to);
+        to.activeInLinks.push(l);
+        l.cap = maxMin ? Infinity : to.downBps / Math.max(1, to.activeIn);
+      }
+    }
+    for (let round = 0; round < (maxMin ? flowRounds : 1); round++) {
+      for (const p of present) {
+        const links = p.activeOut;
+        if (links.length === 0) continue;
+        const values = scratchFor(links.length);
+        for (let k = 0; k < links.length; k++) values[k] = links[k]!.cap;
+        const level = waterLevel(values, links.length, p.upBps);
+        for (const l of links) l.rate = Math.min(l.cap, level);
+      }
+      if (!maxMin) break;
+      for (const q of receivers) {
+        const links = q.activeInLinks;
+        const values = scratchFor(links.length);
+        for (let k = 0; k < links.length; k++) values[k] = links[k]!.rate;
+        const level = waterLevel(values, links.length, q.downBps);
         for (const l of links) {
-          if (l.rate >= 0) continue;
-          const cap = l.to.downBps / Math.max(1, l.to.activeIn);
-          if (cap < share) {
-            l.rate = cap;
-            budget -= cap;
-            remaining--;
-            changed = true;
-          }
+          l.cap = level;
+          if (l.rate > level) l.rate = level;
         }
       }
-      for (const l of links) if (l.rate < 0) l.rate = share;
+    }
+    for (const q of receivers) q.activeInLinks.length = 0;
+    for (const p of present) {
+      const links = p.activeOut;
+      if (links.length === 0) continue;
       // Move bytes. Backwards: deactivate() swaps the last link into the hole.
       for (let k = links.length - 1; k >= 0; k--) {
         const l = links[k]!;
@@ -503,8 +552,12 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
       if (c < min) min = c;
       sum += c;
     }
-    samples.push({ t: nowMs / 1000, minCopies: min, meanCopies: sum / cfg.pieces, completed: completedCount, present: present.length, uploadedBytes: totalUploaded });
+    samples.push({ t: nowMs / 1000, minCopies: min, meanCopies: sum / cfg.pieces, completed: completedCount, present: present.length, uploadedBytes: totalUploaded, seedUploadedBytes: seedPeer.uploadedBytes });
   }
+
+  const receivers: SimPeer[] = [];
+  let scratch = new Float64Array(cfg.maxConnections + 2);
+  const scratchFor = (n: number): Float64Array => (n <= scratch.length ? scratch : (scratch = new Float64Array(2 * n)));
 
   // --- main loop -----------------------------------------------------------------------
   join(seedPeer);

@@ -17,6 +17,7 @@ const settings: ChokerSettings = {
   maxUploadSlots: 50,
   unreciprocatedOptimisticWeight: 0.1,
   unreciprocatedAfterBytes: 1024 * 1024,
+  optimisticUnchokeChoice: "random",
 };
 
 /**
@@ -172,6 +173,33 @@ describe("leecher tit-for-tat (Cohen 2003)", () => {
     // The current optimistic peer's turn ends early once it is a never-reciprocator.
     const held = rechoke(table("a yes 0 0 t\nb yes 0 0"), { key: "a", sinceMs: now - 1_000 }, now, false, strict, seededRandom(10));
     expect(held.optimistic.key).toBe("b");
+  });
+
+  it("least-progress optimistic unchoke: the candidate with the fewest pieces, never a peer that took enough and never reciprocated", () => {
+    const lp = { ...settings, optimisticUnchokeChoice: "least-progress" as const, unreciprocatedOptimisticWeight: 0 };
+    // x1-x4 hold the regular slots; flags: t = we sent it 2 MB, h = it sent us 1 MB.
+    const pieces: Record<string, number> = { rider: 0, behind: 120, behindToo: 120, middle: 500, ahead: 900 };
+    const peers = table(`
+      rider     yes 0 0 t
+      behind    yes 0 0
+      behindToo yes 0 0 h
+      middle    yes 0 0 h
+      ahead     yes 0 0 h
+      x1        yes 90 0
+      x2        yes 90 0
+      x3        yes 90 0
+      x4        yes 90 0`).map((p) => ({ ...p, pieces: pieces[p.key] ?? 1000 }));
+    const picked = new Set<string>();
+    for (let seed = 1; seed <= 40; seed++) picked.add(rechoke(peers, noOptimistic, now, false, lp, seededRandom(seed)).optimistic.key!);
+    // The rider has the fewest pieces but weight 0; the two furthest behind share the draws.
+    expect([...picked].sort()).toEqual(["behind", "behindToo"]);
+    // At the rotation the previous pick steps aside for the next furthest behind.
+    const next = rechoke(peers, { key: "behind", sinceMs: now - 30_000 }, now, false, lp, seededRandom(1));
+    expect(next.optimistic.key).toBe("behindToo");
+    // "random" draws from everyone with a weight.
+    const anyPicked = new Set<string>();
+    for (let seed = 1; seed <= 40; seed++) anyPicked.add(rechoke(peers, noOptimistic, now, false, { ...lp, optimisticUnchokeChoice: "random" }, seededRandom(seed)).optimistic.key!);
+    expect(anyPicked.has("ahead")).toBe(true);
   });
 });
 

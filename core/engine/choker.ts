@@ -4,7 +4,8 @@
 //  - leeching: tit-for-tat. Unchoke the `uploadSlots` interested peers that
 //    upload to us fastest (rolling rate), recomputed every rechoke interval;
 //  - one optimistic unchoke rotated every `optimisticUnchokeIntervalMs`,
-//    newly connected peers `newPeerOptimisticWeight` times likelier;
+//    newly connected peers `newPeerOptimisticWeight` times likelier, or
+//    ("least-progress") the candidate with the fewest pieces first;
 //  - anti-snubbing: a peer that sent us no block for `snubTimeoutMs` loses its
 //    regular slot (it may still be the optimistic unchoke);
 //  - seeding: unchoke the peers we upload to fastest, or round-robin, or the
@@ -73,6 +74,12 @@ export interface ChokerSettings {
    */
   readonly unreciprocatedOptimisticWeight: number;
   readonly unreciprocatedAfterBytes: number;
+  /**
+   * How a leecher picks a new optimistic unchoke: "random" (Cohen 2003,
+   * weighted as above) or "least-progress": among the candidates with a
+   * weight above 0, the one with the fewest pieces, ties by the weighted draw.
+   */
+  readonly optimisticUnchokeChoice: "random" | "least-progress";
 }
 
 /**
@@ -230,14 +237,20 @@ function pickOptimistic(
   const sorted = [...pool].sort(byKey);
   const weight = (p: ChokerPeer): number =>
     neverReciprocated(p, settings) ? settings.unreciprocatedOptimisticWeight : nowMs - p.connectedAtMs < settings.newPeerWindowMs ? settings.newPeerOptimisticWeight : 1;
+  let drawFrom = sorted;
+  if (settings.optimisticUnchokeChoice === "least-progress") {
+    let fewest = Infinity;
+    for (const p of sorted) if (weight(p) > 0 && p.pieces < fewest) fewest = p.pieces;
+    drawFrom = sorted.filter((p) => p.pieces === fewest);
+  }
   let total = 0;
-  for (const p of sorted) total += weight(p);
+  for (const p of drawFrom) total += weight(p);
   // Only never-reciprocating peers left and their weight is 0: no optimistic unchoke.
   if (total <= 0) return undefined;
   let r = random.next() * total;
-  for (const p of sorted) {
+  for (const p of drawFrom) {
     r -= weight(p);
     if (r < 0) return p;
   }
-  return sorted[sorted.length - 1];
+  return drawFrom[drawFrom.length - 1];
 }

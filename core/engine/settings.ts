@@ -72,6 +72,16 @@ export interface EngineTuning {
    * A leecher that finished uses `seedChoking`.
    */
   readonly initialSeedChoking: EngineSettings["seedChoking"];
+  /**
+   * Optimistic unchoke pick (choker.ts): "random" (Cohen 2003) or
+   * "least-progress": the candidate with the fewest pieces (a newcomer, or a
+   * peer whose few neighbours are all ahead of it: it has nothing they want,
+   * so tit-for-tat never serves it and it finishes last). Peers that took
+   * unreciprocatedAfterBytes and never sent anything back are not candidates
+   * while unreciprocatedOptimisticWeight is 0, so free-riders gain one turn
+   * per neighbour at most.
+   */
+  readonly optimisticUnchokeChoice: "random" | "least-progress";
   /** Optimistic unchoke slots (Cohen 2003: one). A free-rider in the simulator sets 0. */
   readonly optimisticUnchokeSlots: number;
   /** Piece selection after the random first pieces: rarest first (Cohen 2003) or random (a baseline for the simulator). */
@@ -131,6 +141,9 @@ export const defaultEngineTuning: EngineTuning = {
   maxUploadSlots: 50,
   initialSeedChoking: "fastest-upload",
   optimisticUnchokeSlots: 1,
+  // Least progress: in the simulator (100 x 1,000, seeds 1-6) homogeneous
+  // 1.075-1.248 -> 1.068-1.076, heavy-tailed 1.074-1.233 -> 1.071-1.169.
+  optimisticUnchokeChoice: "least-progress",
   pieceSelection: "rarest-first",
   releaseIdleSlots: true,
   regularSlotsNeedReciprocation: true,
