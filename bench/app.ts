@@ -15,6 +15,7 @@ import type { FluidPeer } from "../core/fluid-bound.ts";
 import type { BenchBrowser, HeapPeaks, HeapSampler } from "./harness.ts";
 import type { PatternFiles } from "./files.ts";
 import { closePage, NotAvailableError, sampleHeap } from "./harness.ts";
+import { browserCpuMeter } from "./process-cpu.ts";
 import type { ShareLinkShown } from "./pages/api.ts";
 import type { MemoryMeasurement, SwarmMeasurement, TransferMeasurement } from "./ratios.ts";
 
@@ -162,9 +163,13 @@ export async function measureAppTransfer(
   try {
     const shared = await shareFile(seeder.page, target.files, { name, sizeBytes: init.sizeBytes, seed: init.seed }, timeoutMs);
     const startEpochMs = nodeEpochMs();
+    // Browser CPU over the same window as the timing (the downloader's page is opened inside it).
+    const cpu = browserCpuMeter();
+    cpu.start();
     downloader = await openApp(bb, target, shared.link, init.withHeap);
     await init.hooks?.started(seeder.page, downloader.page);
     const done = await waitComplete(downloader.page, name, timeoutMs);
+    const cpuSeconds = cpu.stop();
     await init.hooks?.finished(seeder.page, downloader.page);
     const downloaderHeap = downloader.heap ? await downloader.heap.stop() : null;
     const seedHeap = seeder.heap ? await seeder.heap.stop() : null;
@@ -175,6 +180,7 @@ export async function measureAppTransfer(
       firstProgressMs: done.firstProgressEpochMs === null ? null : done.firstProgressEpochMs - startEpochMs,
       seedHeap,
       downloaderHeap,
+      ...(cpuSeconds === undefined ? {} : { cpuSeconds }),
     };
   } finally {
     // Samplers loop until stopped: stop them whatever happened, or the run never exits.

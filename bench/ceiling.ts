@@ -3,6 +3,7 @@
 // the pages; the bytes are generated in the sender page.
 import type { BenchBrowser, StaticServer } from "./harness.ts";
 import { callPage, closePage, openBenchPage } from "./harness.ts";
+import { browserCpuMeter } from "./process-cpu.ts";
 import type { TransferMeasurement } from "./ratios.ts";
 
 export class CeilingError extends Error {
@@ -23,8 +24,11 @@ export async function measureCeiling(bb: BenchBrowser, server: StaticServer, siz
     const offer = await callPage(sender, "ceilingOffer", { totalBytes: sizeBytes, seed });
     const answer = await callPage(receiver, "ceilingAnswer", { sdp: offer.sdp, totalBytes: sizeBytes, seed });
     await callPage(sender, "ceilingAccept", { sdp: answer.sdp });
+    const cpu = browserCpuMeter();
+    cpu.start();
     const started = await callPage(sender, "ceilingStart", ceilingBackpressure);
     const got = await callPage(receiver, "ceilingReceived", { timeoutMs: 15 * 60_000 });
+    const cpuSeconds = cpu.stop();
     if (got.bytes !== sizeBytes) throw new CeilingError(`receiver got ${got.bytes} bytes, expected ${sizeBytes}`);
     if (got.badMessages > 0) throw new CeilingError(`${got.badMessages} of ${got.messages} messages did not hold the bytes sent`);
     return {
@@ -32,6 +36,7 @@ export async function measureCeiling(bb: BenchBrowser, server: StaticServer, siz
       durationMs: got.endEpochMs - started.startEpochMs,
       messageBytes: started.messageBytes,
       candidatePair: got.candidatePair,
+      ...(cpuSeconds === undefined ? {} : { cpuSeconds }),
     };
   } finally {
     await callPage(sender, "ceilingClose").catch(() => undefined);

@@ -34,6 +34,18 @@ describe("computeFigures", () => {
     expect(byName(f, "ceilingOverWebtorrent").value).toBeCloseTo(5, 9);
   });
 
+  it("compares browser CPU for the same bytes, and says why where it could not be read", () => {
+    const f = computeFigures({
+      ceiling: { ok: true, value: { bytes: 256 * MiB, durationMs: 20_000, cpuSeconds: 16 } },
+      swarmdrop: { ok: true, value: { bytes: 256 * MiB, durationMs: 25_000, cpuSeconds: 24 } },
+      webtorrent: { ok: true, value: { bytes: 256 * MiB, durationMs: 40_000 } },
+    });
+    expect(byName(f, "ceilingCpuS").value).toBe(16);
+    expect(byName(f, "swarmdropCpuOverCeilingCpu").value).toBeCloseTo(1.5, 9);
+    expect(byName(f, "webtorrentCpuS").value).toBeNull();
+    expect(byName(f, "webtorrentCpuS").reason).toMatch(/Linux only/);
+  });
+
   it("reports a missing part with its reason, never a number", () => {
     const f = computeFigures({
       ceiling: { ok: true, value: { bytes: MiB, durationMs: 100 } },

@@ -11,6 +11,8 @@ export const bytesPerMB = 1_000_000;
 export interface TransferMeasurement {
   bytes: number;
   durationMs: number;
+  /** CPU seconds the browser (all its processes) used for the transfer, where it can be read (bench/process-cpu.ts). */
+  cpuSeconds?: number;
 }
 
 export interface SwarmMeasurement {
@@ -100,6 +102,14 @@ function rate(m: Measured<TransferMeasurement> | undefined, what: string): Value
   return { value: throughputMBps(m.value) };
 }
 
+/** The browser CPU seconds of a transfer, or why there are none. */
+function cpuOf(m: Measured<TransferMeasurement> | undefined, what: string): Value {
+  if (!m) return missing(what);
+  if (!m.ok) return { reason: m.reason };
+  const s = m.value.cpuSeconds;
+  return s === undefined ? { reason: "browser CPU time is read from /proc (Linux only)" } : { value: s };
+}
+
 /** numerator / denominator, or the first reason either one is missing. */
 export function ratioOf(numerator: Value, denominator: Value): Value {
   if ("reason" in numerator) return numerator;
@@ -121,6 +131,8 @@ export function computeFigures(m: Measurements): Figure[] {
   const ceiling = rate(m.ceiling, "the ceiling");
   const swarmdrop = rate(m.swarmdrop, "the SwarmDrop transfer");
   const webtorrent = rate(m.webtorrent, "the WebTorrent transfer");
+  const ceilingCpu = cpuOf(m.ceiling, "the ceiling");
+  const swarmdropCpu = cpuOf(m.swarmdrop, "the SwarmDrop transfer");
   const shareHash = rate(m.shareHash, "the app's hashing");
   const subtle = rate(m.subtleSha1, "crypto.subtle SHA-1");
 
@@ -158,7 +170,12 @@ export function computeFigures(m: Measurements): Figure[] {
     figure("ceilingMBps", "Bare RTCDataChannel ceiling", "MB/s", ceiling),
     figure("swarmdropMBps", "SwarmDrop, two peers", "MB/s", swarmdrop),
     figure("swarmdropOverCeiling", "SwarmDrop / ceiling", "ratio", ratioOf(swarmdrop, ceiling), goals.swarmdropOverCeiling),
+    // CPU for the same bytes: steadier than MB/s on a shared machine, where a two-page transfer is CPU-bound.
+    figure("ceilingCpuS", "Ceiling: browser CPU (all processes) for the transfer", "s", ceilingCpu),
+    figure("swarmdropCpuS", "SwarmDrop: browser CPU for the transfer", "s", swarmdropCpu),
+    figure("swarmdropCpuOverCeilingCpu", "SwarmDrop CPU / ceiling CPU, same bytes (1 = as cheap as the bare channel)", "ratio", ratioOf(swarmdropCpu, ceilingCpu)),
     figure("webtorrentMBps", "WebTorrent, two peers", "MB/s", webtorrent),
+    figure("webtorrentCpuS", "WebTorrent: browser CPU for the transfer", "s", cpuOf(m.webtorrent, "the WebTorrent transfer")),
     figure("swarmdropOverWebtorrent", "SwarmDrop / WebTorrent", "ratio", ratioOf(swarmdrop, webtorrent), goals.swarmdropOverWebtorrent),
     // Headroom: SwarmDrop cannot beat the ceiling, so SwarmDrop / WebTorrent is at most ceiling / WebTorrent.
     figure("ceilingOverWebtorrent", "Ceiling / WebTorrent (upper limit of the line above)", "ratio", ratioOf(ceiling, webtorrent)),

@@ -4,6 +4,7 @@
 import type { BenchBrowser, BenchTracker, StaticServer } from "./harness.ts";
 import { existsSync } from "node:fs";
 import { callPage, closePage, NotAvailableError, openBenchPage, webtorrentBundlePath } from "./harness.ts";
+import { browserCpuMeter } from "./process-cpu.ts";
 import type { TransferMeasurement } from "./ratios.ts";
 
 export class WebTorrentBenchError extends Error {
@@ -35,18 +36,22 @@ export async function measureWebTorrent(
       trackerUrl: tracker.announceUrl,
       bundleUrl: server.webtorrentBundleUrl,
     });
+    const cpu = browserCpuMeter();
+    cpu.start();
     const got = await callPage(downloader, "webtorrentDownload", {
       magnetURI: seeded.magnetURI,
       trackerUrl: tracker.announceUrl,
       bundleUrl: server.webtorrentBundleUrl,
       timeoutMs: 20 * 60_000,
     });
+    const cpuSeconds = cpu.stop();
     if (got.bytes !== sizeBytes) throw new WebTorrentBenchError(`WebTorrent's torrent holds ${got.bytes} bytes, expected ${sizeBytes}`);
     return {
       bytes: got.bytes,
       durationMs: got.endEpochMs - got.startEpochMs,
       pieceLengthBytes: seeded.pieceLengthBytes,
       seedReadyMs: seeded.seedReadyMs,
+      ...(cpuSeconds === undefined ? {} : { cpuSeconds }),
     };
   } finally {
     await callPage(downloader, "webtorrentDestroy").catch(() => undefined);
