@@ -46,14 +46,31 @@ export function waterLevel(values: Float64Array, n: number, capacity: number): n
   let sum = 0;
   for (let k = 0; k < n; k++) sum += values[k]!;
   if (sum <= capacity) return Infinity;
-  const v = values.subarray(0, n).sort();
+  sortPrefix(values, n);
   let left = capacity;
   for (let k = 0; k < n; k++) {
     const share = left / (n - k);
-    if (v[k]! >= share) return share;
-    left -= v[k]!;
+    if (values[k]! >= share) return share;
+    left -= values[k]!;
   }
   return Infinity;
+}
+
+/** Sorts values[0..n) ascending in place: insertion sort for the usual few links, no subarray view to allocate. */
+function sortPrefix(values: Float64Array, n: number): void {
+  if (n > 24) {
+    values.subarray(0, n).sort();
+    return;
+  }
+  for (let k = 1; k < n; k++) {
+    const x = values[k]!;
+    let j = k - 1;
+    while (j >= 0 && values[j]! > x) {
+      values[j + 1] = values[j]!;
+      j--;
+    }
+    values[j + 1] = x;
+  }
 }
 
 /** Wire overhead of a piece message (length prefix, id, index, begin). */
@@ -102,15 +119,30 @@ interface SimPeer {
   uploadedBytes: number;
   /**
    * Messages due to this peer in the current step, in order, as triples in one
-   * array: the sender's key, the message, and its link (null for a `have`: the
+   * array (see dMsg): for a `have` the sender's key and the message (the
    * engine ignores a key it no longer knows, so a closed link needs no check).
    */
-  readonly inbox: (ConnectionId | WireMessage | Link | null)[];
+  readonly inbox: Slot[];
 }
 
-type Delivery =
-  | { readonly kind: "msg"; readonly link: Link; readonly msg: WireMessage }
-  | { readonly kind: "have"; readonly from: SimPeer; readonly index: number };
+/**
+ * What a wheel bucket (and a peer's inbox) holds, as flat triples in one array
+ * (no object per delivery): a kind, then two operands.
+ *  - `dMsg`: the link, the engine's message;
+ *  - `dPiece`: the link, the UploadRequest served (the `piece` message is built when it is handed over);
+ *  - `dHave`: the sender peer, the piece index (wheel) / the sender's key, the `have` message (inbox).
+ */
+const dMsg = 0;
+const dPiece = 1;
+const dHave = 2;
+type Slot = number | Link | SimPeer | WireMessage | UploadRequest | ConnectionId;
+/** The one mutable `piece` message handed to engines: handle() reads its fields and keeps none of it. */
+interface MutablePiece {
+  readonly type: "piece";
+  index: number;
+  begin: number;
+  block: Uint8Array;
+}
 
 export interface SimSample {
   readonly t: number;
@@ -217,11 +249,13 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
   // --- delivery wheel (latency) ---------------------------------------------------
   const maxLatency = 2 * cfg.latencyMs[1] + stepMs;
   const wheelSize = Math.ceil(maxLatency / stepMs) + 2;
-  const wheel: Delivery[][] = Array.from({ length: wheelSize }, () => []);
+  const wheel: Slot[][] = Array.from({ length: wheelSize }, () => []);
+  /** The bucket being delivered is swapped for this empty one (deliveries it schedules land elsewhere). */
+  let spareBucket: Slot[] = [];
   let stepNo = 0;
-  const schedule = (delayMs: number, d: Delivery): void => {
+  const schedule = (delayMs: number, kind: number, a: Slot, b: Slot): void => {
     const steps = Math.max(1, Math.ceil(delayMs / stepMs));
-    wheel[(stepNo + steps) % wheelSize]!.push(d);
+    wheel[(stepNo + steps) % wheelSize]!.push(kind, a, b);
   };
   const meanLatency = (cfg.latencyMs[0] + cfg.latencyMs[1]) / 2;
 
@@ -392,11 +426,11 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
       switch (o.kind) {
         case "send": {
           const l = p.out.get(Number(o.peer));
-          if (l !== undefined) schedule(l.latencyMs, { kind: "msg", link: l, msg: o.message });
+          if (l !== undefined) schedule(l.latencyMs, dMsg, l, o.message);
           break;
         }
         case "broadcast-have":
-          schedule(p.latencyMs + meanLatency, { kind: "have", from: p, index: o.index });
+          schedule(p.latencyMs + meanLatency, dHave, p, o.index);
           break;
         case "block":
           break;
@@ -425,42 +459,63 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
   // order they were sent, one receiver after another (its engine state stays in cache).
   const haveMsgs: WireMessage[] = Array.from({ length: cfg.pieces }, (_, index) => ({ type: "have", index }));
   const touched: SimPeer[] = [];
-  const enqueue = (to: SimPeer, key: ConnectionId, msg: WireMessage, l: Link | null): void => {
-    if (to.inbox.length === 0) touched.push(to);
-    to.inbox.push(key, msg, l);
-  };
+  const pieceMsg: MutablePiece = { type: "piece", index: 0, begin: 0, block: zeroBlock(0) };
 
-  function deliverAll(bucket: readonly Delivery[]): void {
-    for (const d of bucket) {
-      if (d.kind === "have") {
-        if (d.from.engine === null) continue;
-        const msg = haveMsgs[d.index]!;
-        const key = keyOf(d.from.id);
-        for (const to of d.from.neighbours) if (to.engine !== null) enqueue(to, key, msg, null);
-      } else enqueue(d.link.to, d.link.keyAtTo, d.msg, d.link);
+  function deliverAll(bucket: readonly Slot[]): void {
+    for (let k = 0; k < bucket.length; k += 3) {
+      const kind = bucket[k] as number;
+      if (kind === dHave) {
+        const from = bucket[k + 1] as SimPeer;
+        if (from.engine === null) continue;
+        const msg = haveMsgs[bucket[k + 2] as number]!;
+        const key = keyOf(from.id);
+        const neighbours = from.neighbours;
+        for (let n = 0; n < neighbours.length; n++) {
+          const to = neighbours[n]!;
+          if (to.engine === null) continue;
+          if (to.inbox.length === 0) touched.push(to);
+          to.inbox.push(dHave, key, msg);
+        }
+      } else {
+        const l = bucket[k + 1] as Link;
+        const to = l.to;
+        if (to.inbox.length === 0) touched.push(to);
+        to.inbox.push(kind, l, bucket[k + 2]!);
+      }
     }
-    for (const to of touched) {
+    for (let t = 0; t < touched.length; t++) {
+      const to = touched[t]!;
       const inbox = to.inbox;
       for (let k = 0; k < inbox.length; k += 3) {
-        const msg = inbox[k + 1] as WireMessage;
-        const l = inbox[k + 2] as Link | null;
-        if (l === null) {
+        const kind = inbox[k] as number;
+        if (kind === dHave) {
           const engine = to.engine;
           if (engine === null) continue;
-          engine.handle(inbox[k] as ConnectionId, msg);
+          engine.handle(inbox[k + 1] as ConnectionId, inbox[k + 2] as WireMessage);
           if (engine.out.length > 0) drain(to);
-        } else deliver(l, msg);
+        } else if (kind === dPiece) deliverPiece(inbox[k + 1] as Link, inbox[k + 2] as UploadRequest);
+        else deliver(inbox[k + 1] as Link, inbox[k + 2] as WireMessage);
       }
       inbox.length = 0;
     }
     touched.length = 0;
   }
 
+  function deliverPiece(l: Link, req: UploadRequest): void {
+    const engine = l.to.engine;
+    if (l.closed || engine === null) return;
+    blocksDelivered++;
+    pieceMsg.index = req.index;
+    pieceMsg.begin = req.begin;
+    pieceMsg.block = zeroBlock(req.length);
+    engine.handle(l.keyAtTo, pieceMsg as WireMessage);
+    if (engine.out.length > 0) drain(l.to);
+  }
+
   function deliver(l: Link, msg: WireMessage): void {
     const to = l.to;
     const engine = to.engine;
     if (l.closed || engine === null) return;
-    if (msg.type === "piece") blocksDelivered++;
     engine.handle(l.keyAtTo, msg);
     if (engine.out.length > 0) drain(to);
     // A request (or an unchoke that let requests through) may have queued uploads at `to`.
@@ -485,8 +540,16 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
     const dtS = stepMs / 1000;
     const maxMin = cfg.downlinkSharing === "max-min";
     receivers.length = 0;
-    for (const p of present) {
-      for (const l of p.activeOut) {
+    senders.length = 0;
+    // The receivers' incoming links in sender order (`present`, then each sender's
+    // activeOut): waterLevel's sum depends on that order in its last bits.
+    for (let s = 0; s < present.length; s++) {
+      const p = present[s]!;
+      const links = p.activeOut;
+      if (links.length === 0) continue;
+      senders.push(p);
+      for (let k = 0; k < links.length; k++) {
+        const l = links[k]!;
         const to = l.to;
         if (to.activeInLinks.length === 0) receivers.push(to);
         to.activeInLinks.push(l);
@@ -494,28 +557,42 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
       }
     }
     for (let round = 0; round < (maxMin ? flowRounds : 1); round++) {
-      for (const p of present) {
+      for (let s = 0; s < senders.length; s++) {
+        const p = senders[s]!;
         const links = p.activeOut;
-        if (links.length === 0) continue;
-        const values = scratchFor(links.length);
-        for (let k = 0; k < links.length; k++) values[k] = links[k]!.cap;
-        const level = waterLevel(values, links.length, p.upBps);
-        for (const l of links) l.rate = Math.min(l.cap, level);
+        const n = links.length;
+        let level: number;
+        if (maxMin && round === 0) {
+          // Every cap is Infinity: waterLevel gives upload / n (Infinity for an unbounded upload).
+          level = Infinity <= p.upBps ? Infinity : p.upBps / n;
+        } else {
+          const values = scratchFor(n);
+          for (let k = 0; k < n; k++) values[k] = links[k]!.cap;
+          level = waterLevel(values, n, p.upBps);
+        }
+        for (let k = 0; k < n; k++) {
+          const l = links[k]!;
+          l.rate = Math.min(l.cap, level);
+        }
       }
       if (!maxMin) break;
-      for (const q of receivers) {
+      for (let r = 0; r < receivers.length; r++) {
+        const q = receivers[r]!;
         const links = q.activeInLinks;
-        const values = scratchFor(links.length);
-        for (let k = 0; k < links.length; k++) values[k] = links[k]!.rate;
-        const level = waterLevel(values, links.length, q.downBps);
-        for (const l of links) {
+        const n = links.length;
+        const values = scratchFor(n);
+        for (let k = 0; k < n; k++) values[k] = links[k]!.rate;
+        const level = waterLevel(values, n, q.downBps);
+        for (let k = 0; k < n; k++) {
+          const l = links[k]!;
           l.cap = level;
           if (l.rate > level) l.rate = level;
         }
       }
     }
-    for (const q of receivers) q.activeInLinks.length = 0;
-    for (const p of present) {
+    for (let r = 0; r < receivers.length; r++) receivers[r]!.activeInLinks.length = 0;
+    for (let s = 0; s < present.length; s++) {
+      const p = present[s]!;
       const links = p.activeOut;
       if (links.length === 0) continue;
       // Move bytes. Backwards: deactivate() swaps the last link into the hole.
@@ -534,7 +611,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
           p.uploadedBytes += length;
           totalUploaded += length;
           p.engine?.uploaded(l.keyAtFrom, length);
-          schedule(l.latencyMs, { kind: "msg", link: l, msg: { type: "piece", index: req.index, begin: req.begin, block: zeroBlock(length) } });
+          schedule(l.latencyMs, dPiece, l, req);
           if (l.queue.length > 0) l.headLeft = l.queue[0]!.length + pieceOverheadBytes;
           pull(l);
         }
@@ -556,6 +633,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
   }
 
   const receivers: SimPeer[] = [];
+  const senders: SimPeer[] = [];
   let scratch = new Float64Array(cfg.maxConnections + 2);
   const scratchFor = (n: number): Float64Array => (n <= scratch.length ? scratch : (scratch = new Float64Array(2 * n)));
 
@@ -579,8 +657,10 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
     // Deliveries due now.
     const bucket = wheel[stepNo % wheelSize]!;
     if (bucket.length > 0) {
-      wheel[stepNo % wheelSize] = [];
+      wheel[stepNo % wheelSize] = spareBucket;
       deliverAll(bucket);
+      bucket.length = 0;
+      spareBucket = bucket;
     }
     // Engine ticks, staggered across peers: the present peers of each phase, listed in `present` order.
     if (presentChanged) {
