@@ -130,7 +130,7 @@ interface SimPeer {
  * (no object per delivery): a kind, then two operands.
  *  - `dMsg`: the link, the engine's message;
  *  - `dPiece`: the link, the UploadRequest served (the `piece` message is built when it is handed over);
- *  - `dHave`: the sender peer, the piece index (wheel) / the sender's key, the `have` message (inbox).
+ *  - `dHave`: the sender peer (wheel) or its key (inbox), the piece index (TorrentEngine.handleHave).
  */
 const dMsg = 0;
 const dPiece = 1;
@@ -457,7 +457,6 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
 
   // Deliveries are handed out per receiver: each receiver's messages of the step in the
   // order they were sent, one receiver after another (its engine state stays in cache).
-  const haveMsgs: WireMessage[] = Array.from({ length: cfg.pieces }, (_, index) => ({ type: "have", index }));
   const touched: SimPeer[] = [];
   const pieceMsg: MutablePiece = { type: "piece", index: 0, begin: 0, block: zeroBlock(0) };
 
@@ -467,14 +466,14 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
       if (kind === dHave) {
         const from = bucket[k + 1] as SimPeer;
         if (from.engine === null) continue;
-        const msg = haveMsgs[bucket[k + 2] as number]!;
+        const index = bucket[k + 2] as number;
         const key = keyOf(from.id);
         const neighbours = from.neighbours;
         for (let n = 0; n < neighbours.length; n++) {
           const to = neighbours[n]!;
           if (to.engine === null) continue;
           if (to.inbox.length === 0) touched.push(to);
-          to.inbox.push(dHave, key, msg);
+          to.inbox.push(dHave, key, index);
         }
       } else {
         const l = bucket[k + 1] as Link;
@@ -491,7 +490,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
         if (kind === dHave) {
           const engine = to.engine;
           if (engine === null) continue;
-          engine.handle(inbox[k + 1] as ConnectionId, inbox[k + 2] as WireMessage);
+          engine.handleHave(inbox[k + 1] as ConnectionId, inbox[k + 2] as number);
           if (engine.out.length > 0) drain(to);
         } else if (kind === dPiece) deliverPiece(inbox[k + 1] as Link, inbox[k + 2] as UploadRequest);
         else deliver(inbox[k + 1] as Link, inbox[k + 2] as WireMessage);

@@ -452,11 +452,7 @@ export class TorrentEngine implements PickerView {
         if (!peer.amChoking) this.#rechokeNow();
         return;
       case "have":
-        if (!this.#checkIndex(peer, msg.index)) return;
-        this.#peerHas(peer, msg.index);
-        if (this.#superSeed?.active === true) this.#superSeedReveal(peer);
-        this.#updateInterest(peer);
-        if (!peer.starved || (this.#wants(msg.index) && !this.#downloads.isPartial(msg.index))) this.#fill(peer);
+        this.#onHave(peer, msg.index);
         return;
       case "bitfield": {
         let bits: Bitfield;
@@ -516,6 +512,20 @@ export class TorrentEngine implements PickerView {
       case "extended":
         return; // BEP 10 extensions are handled by the session.
     }
+  }
+
+  /** handle(key, { type: "have", index }) without the message (the simulator's hot path: every verified block fans out as haves). */
+  handleHave(key: ConnectionId, index: number): void {
+    const peer = this.#peers.get(key);
+    if (peer !== undefined) this.#onHave(peer, index);
+  }
+
+  #onHave(peer: PeerState, index: number): void {
+    if (!this.#checkIndex(peer, index)) return;
+    this.#peerHas(peer, index);
+    if (this.#superSeed?.active === true) this.#superSeedReveal(peer);
+    this.#updateInterest(peer);
+    if (!peer.starved || (this.#wants(index) && !this.#downloads.isPartial(index))) this.#fill(peer);
   }
 
   /** The driver could not send a request the engine asked for (the wire refused it): forget it. */
