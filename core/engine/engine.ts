@@ -122,13 +122,14 @@ class PeerState {
     ours: PieceSet,
     clockNowMs: () => number,
     hasPool: PieceSetPool,
+    rateMinAgeMs: number | null,
   ) {
     this.key = key;
     this.fast = fast;
     this.has = hasPool.take();
     this.hasOffset = this.has.offset;
-    this.down = new RollingRate(windowMs, nowMs);
-    this.up = new RollingRate(windowMs, nowMs);
+    this.down = new RollingRate(windowMs, nowMs, rateMinAgeMs);
+    this.up = new RollingRate(windowMs, nowMs, rateMinAgeMs);
     this.connectedAtMs = nowMs;
     this.lastProgressMs = nowMs;
     this.#isOwner = isOwner;
@@ -255,7 +256,9 @@ export class TorrentEngine implements PickerView {
     this.#wantedMissing = this.pieceCount - this.#have.count;
     const now = this.#clock.nowMs();
     this.#nextRechokeMs = now + init.settings.rechokeIntervalMs;
-    this.#rate = { down: new RollingRate(init.settings.rateWindowMs, now), up: new RollingRate(init.settings.rateWindowMs, now) };
+    const windowMs = init.settings.rateWindowMs;
+    const minAgeMs = init.settings.rateMinAgeMs;
+    this.#rate = { down: new RollingRate(windowMs, now, minAgeMs), up: new RollingRate(windowMs, now, minAgeMs) };
     this.#completedEmitted = this.#wantedMissing === 0;
     this.#regularSlots = init.settings.uploadSlots;
     this.#chokerSettings = this.#have.complete ? { ...init.settings, seedChoking: init.settings.initialSeedChoking } : init.settings;
@@ -390,7 +393,7 @@ export class TorrentEngine implements PickerView {
   addPeer(key: ConnectionId, fastExtension: boolean): void {
     if (this.#peers.has(key)) return;
     const now = this.#clock.nowMs();
-    const peer = new PeerState(key, fastExtension, this.pieceCount, now, this.settings.rateWindowMs, (i, k) => this.#ownerOk(i, k), this.#haveSet, () => this.#clock.nowMs(), this.#hasPool);
+    const peer = new PeerState(key, fastExtension, this.pieceCount, now, this.settings.rateWindowMs, (i, k) => this.#ownerOk(i, k), this.#haveSet, () => this.#clock.nowMs(), this.#hasPool, this.settings.rateMinAgeMs);
     peer.requests = this.#downloads.requestsMap(key);
     this.#peers.set(key, peer);
     if (this.#superSeed?.active === true) {

@@ -37,6 +37,30 @@ describe("RollingRate", () => {
     expect(r.rate(120_000)).toBeLessThan(5_000);
     expect(r.totalBytes).toBe(601 * 10_000);
   });
+
+  it("with the start-up correction, a new peer's steady rate reads right within seconds", () => {
+    // A peer sending 100 KB/s from t = 0 (10 KB every 100 ms), read at 1, 2, 5 and 30 s.
+    const raw = new RollingRate(20_000, 0);
+    const corrected = new RollingRate(20_000, 0, 2_000);
+    const readings: [number, number, number][] = [];
+    for (let t = 100; t <= 30_000; t += 100) {
+      raw.add(10_000, t);
+      corrected.add(10_000, t);
+      if (t === 1_000 || t === 2_000 || t === 5_000 || t === 30_000) readings.push([t, raw.rate(t), corrected.rate(t)]);
+    }
+    // The raw average reads a tenth of the rate after 1 s and 39 % after 5 s.
+    expect(readings[0]![1]).toBeLessThan(11_000);
+    expect(readings[2]![1]).toBeLessThan(40_000);
+    // Corrected: at 1 s the meter counts as 2 s old (half the rate: no burst from the first blocks).
+    expect(readings[0]![2]).toBeGreaterThan(45_000);
+    expect(readings[0]![2]).toBeLessThan(55_000);
+    for (const [, , rate] of readings.slice(1)) {
+      expect(rate).toBeGreaterThan(97_000);
+      expect(rate).toBeLessThan(103_000);
+    }
+    // After it stops, the corrected rate fades like the raw one.
+    expect(corrected.rate(90_000)).toBeLessThan(0.01 * 100_000);
+  });
 });
 
 describe("Downloads", () => {

@@ -40,16 +40,26 @@ export function requestQueueDepth(rateBytesPerS: number, settings: QueueDepthSet
  * A rate in bytes/s, exponentially weighted with time constant windowMs/2, so
  * that a burst fades over about one window. O(1) memory per meter: the
  * simulator holds hundreds of thousands of them.
+ *
+ * A young meter has seen only 1 - e^(-age/tau) of a full window, so the raw
+ * average reads a steady rate low (63 % after tau = 10 s with the default
+ * window). With `minAgeMs` set, rate() divides by that fraction, counting the
+ * meter at least `minAgeMs` old so that a first block does not read as a
+ * burst (the same start-up correction as Adam's bias-corrected moments).
  */
 export class RollingRate {
   #rate = 0;
   #lastMs: number;
   #total = 0;
   readonly #tauS: number;
+  readonly #startMs: number;
+  readonly #minAgeMs: number | null;
 
-  constructor(windowMs: number, nowMs: number) {
+  constructor(windowMs: number, nowMs: number, minAgeMs: number | null = null) {
     this.#tauS = windowMs / 2000;
     this.#lastMs = nowMs;
+    this.#startMs = nowMs;
+    this.#minAgeMs = minAgeMs;
   }
 
   add(bytes: number, nowMs: number): void {
@@ -60,7 +70,11 @@ export class RollingRate {
 
   rate(nowMs: number): number {
     this.#decay(nowMs);
-    return this.#rate;
+    if (this.#minAgeMs === null) return this.#rate;
+    const ageS = Math.max(nowMs - this.#startMs, this.#minAgeMs) / 1000;
+    // Past 8 tau the seen fraction is 0.9997: no correction worth its exp().
+    if (ageS > 8 * this.#tauS) return this.#rate;
+    return this.#rate / (1 - Math.exp(-ageS / this.#tauS));
   }
 
   get totalBytes(): number {
