@@ -119,7 +119,7 @@ interface SimPeer {
   uploadedBytes: number;
   /**
    * Messages due to this peer in the current step, in order, as triples in one
-   * array (see dMsg): for a `have` the sender's key and the message (the
+   * array (see dMsg): for a `have` the sender's key and the piece index (the
    * engine ignores a key it no longer knows, so a closed link needs no check).
    */
   readonly inbox: Slot[];
@@ -500,21 +500,19 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
     touched.length = 0;
   }
 
+  /** A served block arrives: handed over as the one reused `piece` message. */
   function deliverPiece(l: Link, req: UploadRequest): void {
-    const engine = l.to.engine;
-    if (l.closed || engine === null) return;
-    blocksDelivered++;
     pieceMsg.index = req.index;
     pieceMsg.begin = req.begin;
     pieceMsg.block = zeroBlock(req.length);
-    engine.handle(l.keyAtTo, pieceMsg as WireMessage);
-    if (engine.out.length > 0) drain(l.to);
+    deliver(l, pieceMsg as WireMessage);
   }
 
   function deliver(l: Link, msg: WireMessage): void {
     const to = l.to;
     const engine = to.engine;
     if (l.closed || engine === null) return;
+    if (msg.type === "piece") blocksDelivered++;
     engine.handle(l.keyAtTo, msg);
     if (engine.out.length > 0) drain(to);
     // A request (or an unchoke that let requests through) may have queued uploads at `to`.
@@ -563,7 +561,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
         let level: number;
         if (maxMin && round === 0) {
           // Every cap is Infinity: waterLevel gives upload / n (Infinity for an unbounded upload).
-          level = Infinity <= p.upBps ? Infinity : p.upBps / n;
+          level = p.upBps === Infinity ? Infinity : p.upBps / n;
         } else {
           const values = scratchFor(n);
           for (let k = 0; k < n; k++) values[k] = links[k]!.cap;
