@@ -2,6 +2,7 @@
 //   [--capacity homogeneous|classes|heavy-tailed] [--free-riders F] [--no-choker]
 //   [--picker rarest-first|random] [--seed-leaves] [--departure seed-on|leave]
 //   [--arrivals flash|poisson] [--rate R] [--connect K] [--step-ms MS] [--svg PATH]
+//   [--upload-scheduling shared|block-round-robin]
 //
 // Runs the real engine (core/engine) for many peers on a virtual clock. With
 // --json the last line is one JSON object:
@@ -109,6 +110,12 @@ function parse(argv: readonly string[]): Cli {
       case "--seed-upload":
         overrides["seedUploadBytesPerS"] = num(a, next());
         break;
+      case "--upload-scheduling": {
+        const u = next();
+        if (u !== "shared" && u !== "block-round-robin") throw new UsageError("--upload-scheduling is shared or block-round-robin");
+        overrides["uploadScheduling"] = u;
+        break;
+      }
       case "--svg":
         svg = next() ?? null;
         break;

@@ -51,6 +51,14 @@ export interface SimConfig {
    * before, kept for comparison).
    */
   readonly downlinkSharing: "max-min" | "equal";
+  /**
+   * How a sender's uplink is shared among its active links: "shared" (each
+   * link a fair share at once, as parallel TCP-like flows) or
+   * "block-round-robin" (whole blocks, one link after another: the first
+   * receiver has its block after one block time instead of k; an experiment,
+   * the browser's uploads are shared).
+   */
+  readonly uploadScheduling: "shared" | "block-round-robin";
   /** Time step of the flow model, ms. */
   readonly stepMs: number;
   /** Engine tick interval per peer, ms. */
@@ -87,6 +95,7 @@ export const defaultSimConfig: SimConfig = {
   reannounceS: 30,
   latencyMs: [10, 50],
   downlinkSharing: "max-min",
+  uploadScheduling: "shared",
   stepMs: 20,
   tickMs: 1000,
   maxSimS: 3600,

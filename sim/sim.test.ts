@@ -78,6 +78,17 @@ describe("flow-level swarm (TorrentEngine per peer)", () => {
     expect(Math.min(...r.samples.filter((s) => s.t > r.seedLeftAtS!).map((s) => s.minCopies))).toBeGreaterThanOrEqual(1);
   });
 
+  it("block round-robin uploads finish and never beat the fluid bound when downloads are the bottleneck", () => {
+    // Downloads as slow as uploads and a fast seed: the slowest download sets the bound, so a
+    // link that ignored its receiver's downlink would finish early (ratio below 1).
+    const r = runSwarm({ peers: 30, pieces: 60, seed: 5, capacity: "heavy-tailed", downloadToUploadRatio: 1, seedUploadBytesPerS: 4096 * KiB, uploadScheduling: "block-round-robin" });
+    expect(r.allCompleted).toBe(true);
+    expect(r.ratio).toBeGreaterThanOrEqual(1);
+    const shared = runSwarm({ peers: 30, pieces: 60, seed: 5, capacity: "heavy-tailed", downloadToUploadRatio: 1, seedUploadBytesPerS: 4096 * KiB });
+    expect(shared.blocksDelivered).toBeGreaterThan(0);
+    expect(r.distributionTimeS).not.toBe(shared.distributionTimeS);
+  });
+
   it("rarest first puts a full copy into the swarm sooner than random picking when the seed is slow", () => {
     // A plain seed (no super-seeding): with super-seeding the seed itself decides which pieces go out first.
     const base = { peers: 40, pieces: 120, seedUploadBytesPerS: 32 * KiB, seedLeavesAfterFullCopy: true, engine: { superSeeding: "off" } } as const;

@@ -92,6 +92,8 @@ interface Link {
   rate: number;
   /** The most the receiver's downlink grants this link in the current step, bytes/s. */
   cap: number;
+  /** Bytes moved in the current step (block round-robin: the receiver's grant holds across turns). */
+  stepBytes: number;
   closed: boolean;
 }
 
@@ -209,6 +211,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
   let nowMs = 0;
   const clock = { nowMs: (): number => nowMs };
   const stepMs = cfg.stepMs;
+  const roundRobin = cfg.uploadScheduling === "block-round-robin";
 
   const common: Partial<FullSettings> = { ...cfg.engine, pieceSelection: cfg.pieceSelection };
   // Choker off: every interested peer is unchoked (no tit-for-tat, no reciprocation rule, no optimistic rotation needed).
@@ -328,8 +331,8 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
 
   function connect(a: SimPeer, b: SimPeer): void {
     const lat = a.latencyMs + b.latencyMs;
-    const ab: Link = { from: a, to: b, keyAtTo: keyOf(a.id), keyAtFrom: keyOf(b.id), latencyMs: lat, queue: [], headLeft: 0, active: false, rate: 0, cap: 0, closed: false };
-    const ba: Link = { from: b, to: a, keyAtTo: keyOf(b.id), keyAtFrom: keyOf(a.id), latencyMs: lat, queue: [], headLeft: 0, active: false, rate: 0, cap: 0, closed: false };
+    const ab: Link = { from: a, to: b, keyAtTo: keyOf(a.id), keyAtFrom: keyOf(b.id), latencyMs: lat, queue: [], headLeft: 0, active: false, rate: 0, cap: 0, stepBytes: 0, closed: false };
+    const ba: Link = { from: b, to: a, keyAtTo: keyOf(b.id), keyAtFrom: keyOf(a.id), latencyMs: lat, queue: [], headLeft: 0, active: false, rate: 0, cap: 0, stepBytes: 0, closed: false };
     a.out.set(b.id, ab);
     b.inn.set(a.id, ab);
     b.out.set(a.id, ba);
@@ -397,7 +400,8 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
     l.active = false;
     const arr = l.from.activeOut;
     const k = arr.indexOf(l);
-    if (k >= 0) {
+    if (k >= 0 && roundRobin) arr.splice(k, 1); // the turn order is kept
+    else if (k >= 0) {
       arr[k] = arr[arr.length - 1]!;
       arr.pop();
     }
@@ -559,6 +563,16 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
         const links = p.activeOut;
         const n = links.length;
         let level: number;
+        if (roundRobin) {
+          // Block round-robin: the link whose turn it is takes what its receiver grants, the next the rest.
+          let left = p.upBps;
+          for (let k = 0; k < n; k++) {
+            const l = links[k]!;
+            l.rate = Math.min(l.cap, left);
+            left -= l.rate;
+          }
+          continue;
+        }
         if (maxMin && round === 0) {
           // Every cap is Infinity: waterLevel gives upload / n (Infinity for an unbounded upload).
           level = p.upBps === Infinity ? Infinity : p.upBps / n;
@@ -592,6 +606,11 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
       const p = present[s]!;
       const links = p.activeOut;
       if (links.length === 0) continue;
+      if (roundRobin) {
+        sendInTurn(p, links, dtS);
+        if (p.engine !== null && p.engine.out.length > 0) drain(p);
+        continue;
+      }
       // Move bytes. Backwards: deactivate() swaps the last link into the hole.
       for (let k = links.length - 1; k >= 0; k--) {
         const l = links[k]!;
@@ -615,6 +634,46 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
         if (l.queue.length === 0) deactivate(l);
       }
       if (p.engine !== null && p.engine.out.length > 0) drain(p);
+    }
+  }
+
+  /**
+   * Block round-robin: whole blocks, one link after another in turn; a link
+   * gets at most its receiver's grant in the step (`cap`), the uplink's rest
+   * goes to the next link.
+   */
+  function sendInTurn(p: SimPeer, links: Link[], dtS: number): void {
+    for (let k = 0; k < links.length; k++) links[k]!.stepBytes = 0;
+    let budget = p.upBps * dtS;
+    let full = 0;
+    while (budget > 0 && links.length > 0 && full < links.length) {
+      const l = links[0]!;
+      const room = l.cap * dtS - l.stepBytes;
+      if (room <= 0 || l.queue.length === 0) {
+        full++;
+        links.push(links.shift()!);
+        continue;
+      }
+      const bytes = Math.min(budget, room);
+      if (bytes < l.headLeft) {
+        l.headLeft -= bytes;
+        l.stepBytes += bytes;
+        budget -= bytes;
+        continue; // the budget or the receiver's grant is spent: the loop ends or moves on
+      }
+      budget -= l.headLeft;
+      l.stepBytes += l.headLeft;
+      const req = l.queue.shift()!;
+      const length = req.length;
+      p.uploadedBytes += length;
+      totalUploaded += length;
+      p.engine?.uploaded(l.keyAtFrom, length);
+      schedule(l.latencyMs, dPiece, l, req);
+      if (l.queue.length > 0) l.headLeft = l.queue[0]!.length + pieceOverheadBytes;
+      pull(l);
+      full = 0;
+      if (l.queue.length === 0) deactivate(l);
+      else if (links.length > 1) links.push(links.shift()!); // its turn is over
     }
   }
 
