@@ -622,19 +622,24 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
             break;
           }
           bytes -= l.headLeft;
-          const req = l.queue.shift()!;
-          const length = req.length;
-          p.uploadedBytes += length;
-          totalUploaded += length;
-          p.engine?.uploaded(l.keyAtFrom, length);
-          schedule(l.latencyMs, dPiece, l, req);
-          if (l.queue.length > 0) l.headLeft = l.queue[0]!.length + pieceOverheadBytes;
-          pull(l);
+          sendHead(p, l);
         }
         if (l.queue.length === 0) deactivate(l);
       }
       if (p.engine !== null && p.engine.out.length > 0) drain(p);
     }
+  }
+
+  /** The block at the head of `l` has left: count it, deliver it after the latency, refill the link. */
+  function sendHead(p: SimPeer, l: Link): void {
+    const req = l.queue.shift()!;
+    const length = req.length;
+    p.uploadedBytes += length;
+    totalUploaded += length;
+    p.engine?.uploaded(l.keyAtFrom, length);
+    schedule(l.latencyMs, dPiece, l, req);
+    if (l.queue.length > 0) l.headLeft = l.queue[0]!.length + pieceOverheadBytes;
+    pull(l);
   }
 
   /**
@@ -663,14 +668,7 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
       }
       budget -= l.headLeft;
       l.stepBytes += l.headLeft;
-      const req = l.queue.shift()!;
-      const length = req.length;
-      p.uploadedBytes += length;
-      totalUploaded += length;
-      p.engine?.uploaded(l.keyAtFrom, length);
-      schedule(l.latencyMs, dPiece, l, req);
-      if (l.queue.length > 0) l.headLeft = l.queue[0]!.length + pieceOverheadBytes;
-      pull(l);
+      sendHead(p, l);
       full = 0;
       if (l.queue.length === 0) deactivate(l);
       else if (links.length > 1) links.push(links.shift()!); // its turn is over
