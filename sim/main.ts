@@ -2,7 +2,7 @@
 //   [--capacity homogeneous|classes|heavy-tailed] [--free-riders F] [--no-choker]
 //   [--picker rarest-first|random] [--seed-leaves] [--departure seed-on|leave]
 //   [--arrivals flash|poisson] [--rate R] [--connect K] [--step-ms MS] [--svg PATH]
-//   [--upload-scheduling shared|block-round-robin]
+//   [--upload-scheduling shared|block-round-robin] [--sample-every S] [--idle-census UNTIL_S]
 //
 // Runs the real engine (core/engine) for many peers on a virtual clock. With
 // --json the last line is one JSON object:
@@ -15,6 +15,7 @@ import { performance } from "node:perf_hooks";
 import { scenarios, type CapacityModel, type SimConfig } from "./scenario.ts";
 import { runChartSvg } from "./svg.ts";
 import { runSwarm, type SimProgress } from "./swarm-sim.ts";
+import { censusClasses } from "./upload-census.ts";
 
 class UsageError extends Error {
   override name = "UsageError";
@@ -116,6 +117,12 @@ function parse(argv: readonly string[]): Cli {
         overrides["uploadScheduling"] = u;
         break;
       }
+      case "--sample-every":
+        overrides["sampleEveryS"] = num(a, next());
+        break;
+      case "--idle-census":
+        overrides["idleCensusUntilS"] = num(a, next());
+        break;
       case "--svg":
         svg = next() ?? null;
         break;
@@ -197,6 +204,12 @@ function main(): void {
   console.log(`  mean completion ${r.meanCompletionS.toFixed(1)} s (contributors ${r.meanCompletionContributorsS.toFixed(1)} s${r.meanCompletionFreeRidersS === null ? "" : `, free-riders ${r.meanCompletionFreeRidersS.toFixed(1)} s`})`);
   console.log(`  seed uploaded ${r.seedUploadedCopies.toFixed(2)} copies${r.seedLeftAtS === null ? "" : `; seed left at ${r.seedLeftAtS.toFixed(1)} s`}`);
   console.log(`  wall time ${wallS.toFixed(2)} s, CPU ${cpuS.toFixed(2)} s (${r.blocksDelivered} blocks)`);
+  const censused = r.samples.filter((s) => s.census !== undefined);
+  if (censused.length > 0) {
+    console.log(`  why downloaders' uplinks are idle (sim/upload-census.ts), downloaders per class:`);
+    console.log(`  ${["t (s)", ...censusClasses].map((h) => h.padStart(16)).join("")}`);
+    for (const s of censused) console.log(`  ${[s.t.toFixed(1), ...censusClasses.map((k) => String(s.census![k]))].map((v) => v.padStart(16)).join("")}`);
+  }
   const path = cli.svg ?? `sim/out/${cli.scenario}-p${cfg.peers}-n${cfg.pieces}-s${cfg.seed}.svg`;
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, runChartSvg(r, `${cli.scenario}, ${cfg.peers} peers`));

@@ -67,6 +67,8 @@ export interface SimConfig {
   readonly maxSimS: number;
   /** Sample availability every this many virtual seconds. */
   readonly sampleEveryS: number;
+  /** Samples up to this virtual time also take an upload census (upload-census.ts; costly), s. 0: none. */
+  readonly idleCensusUntilS: number;
   /** Engine settings for every peer (experiments: e.g. { releaseIdleSlots: false }). */
   readonly engine: Partial<FullSettings>;
 }
@@ -100,6 +102,7 @@ export const defaultSimConfig: SimConfig = {
   tickMs: 1000,
   maxSimS: 3600,
   sampleEveryS: 1,
+  idleCensusUntilS: 0,
   // Large flash crowds from one initial seed: the case super-seeding is for.
   engine: { superSeeding: "auto" },
 };

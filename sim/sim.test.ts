@@ -117,3 +117,22 @@ describe("flow-level swarm (TorrentEngine per peer)", () => {
     }
   }, 120_000);
 });
+
+describe("upload census (why uplinks are idle)", () => {
+  it("puts every downloader in one class, starts with nothing to offer, and leaves the run unchanged", () => {
+    const config = { peers: 40, pieces: 60, seed: 3, sampleEveryS: 0.5 };
+    const plain = runSwarm(config);
+    const observed = runSwarm({ ...config, idleCensusUntilS: 4 });
+    // Observing reads no rate meter and changes no state: the same run, step for step.
+    expect(observed.distributionTimeS).toBe(plain.distributionTimeS);
+    expect(observed.samples.map((s) => s.uploadedBytes)).toEqual(plain.samples.map((s) => s.uploadedBytes));
+    const censused = observed.samples.filter((s) => s.census !== undefined);
+    expect(censused.map((s) => s.t)).toEqual([0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4]);
+    for (const s of censused) {
+      const total = Object.values(s.census!).reduce((a, b) => a + b, 0);
+      expect(total).toBe(s.present - 1); // the initial seed is not a downloader
+    }
+    expect(censused[0]!.census!.nothingToOffer).toBe(config.peers);
+    expect(Math.max(...censused.map((s) => s.census!.sending))).toBeGreaterThan(10);
+  });
+});

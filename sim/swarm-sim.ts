@@ -32,6 +32,7 @@ import { TorrentEngine, type UploadRequest } from "../core/engine/engine.ts";
 import { connectionId, type ConnectionId } from "../core/engine/session-types.ts";
 import { blockBytes, resolveSettings, type FullSettings } from "../core/engine/settings.ts";
 import { defaultSimConfig, drawCapacity, type SimConfig } from "./scenario.ts";
+import { uploadCensus, type CensusPeer, type UploadCensus } from "./upload-census.ts";
 
 /** Blocks a sender keeps queued on one link (its send buffer). */
 export const linkQueueBlocks = 2;
@@ -157,6 +158,8 @@ export interface SimSample {
   readonly uploadedBytes: number;
   /** Payload bytes the initial seed uploaded so far. */
   readonly seedUploadedBytes: number;
+  /** Why downloaders' uplinks are idle (upload-census.ts); only while `idleCensusUntilS` lasts. */
+  readonly census?: UploadCensus;
 }
 
 export interface PeerOutcome {
@@ -683,7 +686,19 @@ export function runSwarm(partial: Partial<SimConfig> = {}, hooks: SimHooks = {})
       if (c < min) min = c;
       sum += c;
     }
-    samples.push({ t: nowMs / 1000, minCopies: min, meanCopies: sum / cfg.pieces, completed: completedCount, present: present.length, uploadedBytes: totalUploaded, seedUploadedBytes: seedPeer.uploadedBytes });
+    const base = { t: nowMs / 1000, minCopies: min, meanCopies: sum / cfg.pieces, completed: completedCount, present: present.length, uploadedBytes: totalUploaded, seedUploadedBytes: seedPeer.uploadedBytes };
+    samples.push(nowMs <= cfg.idleCensusUntilS * 1000 ? { ...base, census: uploadCensus(censusPeers(), keyOf) } : base);
+  }
+
+  function* censusPeers(): Iterable<CensusPeer> {
+    for (const p of present) {
+      if (p.isSeed || p.engine === null) continue;
+      let sending = false;
+      for (const l of p.out.values()) if (l.queue.length > 0) sending = true;
+      const neighbours: { id: number; engine: TorrentEngine }[] = [];
+      for (const q of p.neighbours) if (!q.isSeed && q.engine !== null) neighbours.push({ id: q.id, engine: q.engine });
+      yield { id: p.id, engine: p.engine, sending, neighbours };
+    }
   }
 
   const receivers: SimPeer[] = [];

@@ -332,6 +332,12 @@ export class TorrentEngine implements PickerView {
   hasPeer(key: ConnectionId): boolean {
     return this.#peers.has(key);
   }
+  /** The choke and interest flags of one connection and our requests in flight on it; unlike peerInfo, reads no rate meter (observing changes nothing). */
+  peerLinkState(key: ConnectionId): { amChoking: boolean; peerChoking: boolean; peerInterested: boolean; requestsInFlight: number } | null {
+    const p = this.#peers.get(key);
+    if (p === undefined) return null;
+    return { amChoking: p.amChoking, peerChoking: p.peerChoking, peerInterested: p.peerInterested, requestsInFlight: this.#downloads.inFlight(p.key) };
+  }
   peerInfo(key: ConnectionId): {
     amChoking: boolean;
     amInterested: boolean;
