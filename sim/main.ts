@@ -29,6 +29,20 @@ interface Cli {
   progress: boolean;
 }
 
+/** Flags that take one number, and the SimConfig field each sets. */
+const numericFlags: Readonly<Record<string, keyof SimConfig>> = {
+  "--peers": "peers",
+  "--pieces": "pieces",
+  "--seed": "seed",
+  "--free-riders": "freeRiderFraction",
+  "--rate": "arrivalRatePerS",
+  "--connect": "connectTo",
+  "--step-ms": "stepMs",
+  "--seed-upload": "seedUploadBytesPerS",
+  "--sample-every": "sampleEveryS",
+  "--idle-census": "idleCensusUntilS",
+};
+
 function parse(argv: readonly string[]): Cli {
   const config: Record<string, unknown> = {};
   let scenario = "homogeneous";
@@ -44,16 +58,12 @@ function parse(argv: readonly string[]): Cli {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = (): string | undefined => argv[++i];
+    const numeric = numericFlags[a];
+    if (numeric !== undefined) {
+      overrides[numeric] = num(a, next());
+      continue;
+    }
     switch (a) {
-      case "--peers":
-        overrides["peers"] = num(a, next());
-        break;
-      case "--pieces":
-        overrides["pieces"] = num(a, next());
-        break;
-      case "--seed":
-        overrides["seed"] = num(a, next());
-        break;
       case "--scenario": {
         const s = next();
         if (s === undefined || !(s in scenarios)) throw new UsageError(`--scenario is one of: ${Object.keys(scenarios).join(", ")}`);
@@ -72,9 +82,6 @@ function parse(argv: readonly string[]): Cli {
         overrides["capacity"] = c satisfies CapacityModel;
         break;
       }
-      case "--free-riders":
-        overrides["freeRiderFraction"] = num(a, next());
-        break;
       case "--no-choker":
         overrides["choker"] = false;
         break;
@@ -99,30 +106,12 @@ function parse(argv: readonly string[]): Cli {
         overrides["arrivals"] = d;
         break;
       }
-      case "--rate":
-        overrides["arrivalRatePerS"] = num(a, next());
-        break;
-      case "--connect":
-        overrides["connectTo"] = num(a, next());
-        break;
-      case "--step-ms":
-        overrides["stepMs"] = num(a, next());
-        break;
-      case "--seed-upload":
-        overrides["seedUploadBytesPerS"] = num(a, next());
-        break;
       case "--upload-scheduling": {
         const u = next();
         if (u !== "shared" && u !== "block-round-robin") throw new UsageError("--upload-scheduling is shared or block-round-robin");
         overrides["uploadScheduling"] = u;
         break;
       }
-      case "--sample-every":
-        overrides["sampleEveryS"] = num(a, next());
-        break;
-      case "--idle-census":
-        overrides["idleCensusUntilS"] = num(a, next());
-        break;
       case "--svg":
         svg = next() ?? null;
         break;
@@ -207,8 +196,8 @@ function main(): void {
   const censused = r.samples.filter((s) => s.census !== undefined);
   if (censused.length > 0) {
     console.log(`  why downloaders' uplinks are idle (sim/upload-census.ts), downloaders per class:`);
-    console.log(`  ${["t (s)", ...censusClasses].map((h) => h.padStart(16)).join("")}`);
-    for (const s of censused) console.log(`  ${[s.t.toFixed(1), ...censusClasses.map((k) => String(s.census![k]))].map((v) => v.padStart(16)).join("")}`);
+    console.log(`  ${["t (s)", ...censusClasses].map((h) => h.padStart(18)).join("")}`);
+    for (const s of censused) console.log(`  ${[s.t.toFixed(1), ...censusClasses.map((k) => String(s.census![k]))].map((v) => v.padStart(18)).join("")}`);
   }
   const path = cli.svg ?? `sim/out/${cli.scenario}-p${cfg.peers}-n${cfg.pieces}-s${cfg.seed}.svg`;
   mkdirSync(dirname(path), { recursive: true });
